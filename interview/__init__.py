@@ -1,0 +1,87 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import cli, errors, security
+from . import config as config_module
+from .admin.routes import bp as admin_bp
+from .auth.routes import bp as auth_bp
+from .auth.services import load_user
+from .extensions import csrf, db, limiter, login_manager, migrate
+from .recruiter.routes import bp as recruiter_bp
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create the app: settings from the environment, then ``config`` on top."""
+    app = Flask(
+        __name__,
+        instance_path=str((config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.update(config_module.from_environ(app.instance_path))
+    if config:
+        app.config.update(config)
+    _ensure_instance(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_hooks(app)
+    register_commands(app)
+    return app
+
+
+def _ensure_instance(app: Flask) -> None:
+    """Create instance/ and persist a generated SECRET_KEY there when none was configured."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        key_file = instance / "secret_key"
+        if not key_file.exists():
+            key_file.touch(mode=0o600)
+            key_file.write_text(secrets.token_hex(32))
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind db, migrations, login, CSRF and the rate limiter to the app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every area's blueprint."""
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(recruiter_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Render 400/403/404/405/413/429/500 as pages that say what happened."""
+    errors.register(app)
+
+
+def register_hooks(app: Flask) -> None:
+    """Security headers and template globals."""
+    security.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """CLI: ``flask users``, ``flask demo``, ``flask worker``, ``flask jobs``."""
+    cli.register(app)

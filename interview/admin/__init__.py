@@ -1,0 +1,1 @@
+"""Organisation administration: staff accounts and roles."""

@@ -1,0 +1,39 @@
+"""Writing to the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from .extensions import db
+from .models import AuditEvent, User
+
+
+def record(
+    action: str,
+    obj: Any = None,
+    *,
+    actor: User | None = None,
+    org_id: int | None = None,
+    actor_label: str | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """Add an audit event to the session (the caller commits with its own change)."""
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user._get_current_object()
+    event = AuditEvent(
+        org_id=org_id
+        if org_id is not None
+        else (actor.org_id if actor else getattr(obj, "org_id", None)),
+        actor_id=actor.id if actor else None,
+        actor_label=actor_label or (actor.email if actor else "system"),
+        action=action,
+        object_type=type(obj).__name__ if obj is not None else None,
+        object_id=getattr(obj, "id", None),
+        details=details,
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(event)
+    return event

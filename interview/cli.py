@@ -1,0 +1,83 @@
+"""Command-line entry points: ``flask users``, ``flask demo``, ``flask worker``, ``flask jobs``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import demo, jobs
+from .admin import services as accounts
+from .extensions import db
+from .models import Organization, Role
+
+users_cli = AppGroup("users", help="Manage staff accounts.")
+jobs_cli = AppGroup("jobs", help="Inspect and repair background jobs.")
+
+
+@users_cli.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", default="Administrator", show_default=True)
+@click.option("--org", "org_name", default="My organisation", show_default=True)
+@click.option(
+    "--password",
+    default=None,
+    help="Leave out to be prompted; pass '-' to generate one and print it.",
+)
+def create_admin(email: str, name: str, org_name: str, password: str | None) -> None:
+    """Create the first admin (and the organisation, if it does not exist yet)."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    elif password == "-":  # noqa: S105 (the "generate one" marker)
+        password = None
+    if password is not None and len(password) < 10:
+        raise click.ClickException("The password must have at least 10 characters.")
+    org = db.session.scalar(sa.select(Organization).where(Organization.name == org_name))
+    if org is None:
+        org = Organization(name=org_name, slug=demo.slugify(org_name))
+        db.session.add(org)
+        db.session.flush()
+    try:
+        user, password = accounts.create_user(
+            org, name=name, email=email, role=Role.ADMIN, password=password
+        )
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Created admin {user.email} in {org.name}.")
+    click.echo(f"Password: {password}")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Create demo data once (an organisation, one user per role, a sample screening)."""
+    created = demo.ensure_demo(current_app.instance_path)
+    click.echo("Demo data " + ("created." if created else "already present."))
+    click.echo(demo.describe(current_app.instance_path))
+
+
+@click.command("worker")
+@click.option("--queues", default=",".join(jobs.QUEUES), show_default=True, help="Comma-separated.")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker_command(queues: str, burst: bool) -> None:
+    """Run an RQ worker inside the app context."""
+    jobs.run_worker(current_app._get_current_object(), queues.split(","), burst=burst)
+
+
+@jobs_cli.command("reconcile")
+@click.option("--stale-minutes", default=5, show_default=True, type=int)
+def reconcile_command(stale_minutes: int) -> None:
+    """Re-queue jobs that Redis lost or whose worker died."""
+    resent = jobs.reconcile(timedelta(minutes=stale_minutes))
+    click.echo(f"Re-queued {len(resent)} job(s).")
+    for run in resent:
+        click.echo(f"  {run.id} {run.name}{tuple(run.args)}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)

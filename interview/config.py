@@ -1,0 +1,82 @@
+"""Settings read from environment variables; nothing here touches disk or network at import."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # Heroku-style "postgres://" is not accepted by SQLAlchemy 2.
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables.
+
+    ``instance_path`` anchors the embedded defaults (SQLite file, media, outbox).
+    """
+    env = os.environ if environ is None else environ
+    instance = Path(instance_path)
+    development = env.get("FLASK_ENV", env.get("INTERVIEW_ENV", "production")) == "development"
+    redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    return {
+        "ENV_NAME": "development" if development else "production",
+        "SECRET_KEY": env.get("SECRET_KEY") or None,  # None: generated and persisted by the factory
+        "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(
+            env.get("DATABASE_URL") or f"sqlite:///{instance / 'interview.sqlite3'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
+        "STORAGE_BACKEND": env.get("STORAGE_BACKEND", "local"),
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
+        # Mail: "outbox" writes messages under instance/outbox; "smtp" sends them.
+        "MAIL_BACKEND": env.get("MAIL_BACKEND", "outbox"),
+        "MAIL_OUTBOX_DIR": env.get("MAIL_OUTBOX_DIR") or str(instance / "outbox"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "Interviews <no-reply@localhost>"),
+        # Sessions: HttpOnly + Lax always; Secure everywhere but development.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not development),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(12 * 3600))),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Login throttling (Flask-Limiter); storage shared through Redis by default.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
+        "JOB_DEFAULT_TIMEOUT": int(env.get("JOB_DEFAULT_TIMEOUT", "600")),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_FORM_BYTES", str(16 * 1024 * 1024))),
+    }
+
+
+def test_overrides(instance_path: str) -> dict[str, Any]:
+    """Settings the test-suite applies on top of ``from_environ``."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": secrets.token_hex(32),
+        "SESSION_COOKIE_SECURE": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "MEDIA_ROOT": str(Path(instance_path) / "media"),
+        "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
+    }

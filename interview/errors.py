@@ -1,0 +1,61 @@
+"""Error pages that say what happened, for people and for JSON callers."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Go back and try again."),
+    403: ("Not allowed", "Your account does not have permission to open this page."),
+    404: ("Not found", "There is nothing here. The link may be wrong, or the item was removed."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    409: ("Conflict", "This changed while you were working on it. Reload and try again."),
+    413: ("Too large", "What you sent is larger than this service accepts."),
+    429: (
+        "Too many attempts",
+        "Too many attempts in a short time. Wait a few minutes and try again.",
+    ),
+    500: (
+        "Something went wrong",
+        "An unexpected error happened on our side. Nothing you did caused it.",
+    ),
+}
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def _render(error: HTTPException):
+    code = error.code or 500
+    title, default_text = MESSAGES.get(code, (error.name, error.description))
+    text = default_text
+    if isinstance(error, CSRFError):
+        title = "Form expired"
+        text = "This form expired or was not sent from this site. Reload the page and try again."
+    elif getattr(error, "explicit_message", None):
+        text = error.explicit_message  # set by views that raise with a message for the person
+    if _wants_json():
+        return jsonify(error=title, message=text), code
+    template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
+    return render_template(template, code=code, title=title, text=text), code
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return _render(error)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return _render(InternalServerError())

@@ -1,0 +1,206 @@
+"""Background jobs: the one module that talks to RQ.
+
+Jobs are named; each name maps to a queue, a target function that takes row ids, a timeout
+and a retry schedule. Every run is mirrored in a ``JobRun`` row keyed by the RQ job id, so the
+database knows a job's fate after Redis forgets it, and ``reconcile`` re-enqueues runs that a
+lost Redis or a killed worker left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from flask import Flask, current_app
+from rq import Queue, Retry, Worker, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.job import JobStatus as RQJobStatus
+from werkzeug.utils import import_string
+
+from .extensions import db
+from .models import JobRun, JobStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("media", "emails", "reports")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    queue: str
+    target: str  # dotted path of a function that takes row ids
+    timeout: int = 600
+    retry_intervals: tuple[int, ...] = field(default=(10, 60, 300))
+
+
+# Named jobs. Areas add theirs here, so this module stays the only one that knows RQ.
+JOBS: dict[str, JobSpec] = {}
+
+
+class EnqueueError(Exception):
+    """A job name that does not exist."""
+
+
+def redis_connection(app: Flask | None = None) -> redis.Redis:
+    app = app or current_app
+    conn = app.extensions.get("redis")
+    if conn is None:
+        conn = redis.Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=10
+        )
+        app.extensions["redis"] = conn
+    return conn
+
+
+def _queue(name: str, connection: redis.Redis) -> Queue:
+    return Queue(name, connection=connection)
+
+
+def _push(run: JobRun, spec: JobSpec, timeout: int | None) -> bool:
+    """Put ``run`` on its RQ queue; False (and a log line) when Redis cannot be reached."""
+    try:
+        _queue(spec.queue, redis_connection()).enqueue_call(
+            "interview.jobs.execute",
+            args=(spec.target, *run.args),
+            job_id=run.id,
+            timeout=timeout or spec.timeout,
+            result_ttl=24 * 3600,
+            failure_ttl=7 * 24 * 3600,
+            retry=Retry(max=len(spec.retry_intervals), interval=list(spec.retry_intervals))
+            if spec.retry_intervals
+            else None,
+            description=f"{run.name}{tuple(run.args)}",
+        )
+    except redis.RedisError as error:
+        log.warning("job %s (%s) not queued, Redis unavailable: %s", run.id, run.name, error)
+        return False
+    return True
+
+
+def enqueue(name: str, *ids: int, timeout: int | None = None) -> JobRun:
+    """Record a run of job ``name`` for ``ids``, commit, then queue it.
+
+    The commit comes first so the worker always finds the rows it is given. If Redis is down
+    the run stays ``queued`` in the database and ``reconcile`` sends it later.
+    """
+    spec = JOBS.get(name)
+    if spec is None:
+        raise EnqueueError(f"unknown job {name!r}")
+    run = JobRun(id=uuid.uuid4().hex, name=name, queue=spec.queue, args=list(ids))
+    db.session.add(run)
+    db.session.commit()
+    _push(run, spec, timeout)
+    return run
+
+
+def execute(target: str, *ids: int) -> Any:
+    """RQ entry point (runs in the worker, inside the app context): run ``target`` and record it."""
+    job = get_current_job()
+    job_id = job.id if job else None
+    run = db.session.get(JobRun, job_id) if job_id else None
+    if run is not None:
+        run.status = JobStatus.STARTED
+        run.started_at = utcnow()
+        run.attempts += 1
+        db.session.commit()
+    log.info("[job %s] %s%s started", job_id, target, ids)
+    try:
+        result = import_string(target)(*ids)
+    except BaseException as error:
+        db.session.rollback()
+        log.exception("[job %s] %s%s failed", job_id, target, ids)
+        if run is not None:
+            run = db.session.get(JobRun, job_id)
+            run.status = JobStatus.FAILED
+            run.error = "".join(traceback.format_exception_only(error)).strip()[:2000]
+            run.ended_at = utcnow()
+            db.session.commit()
+        raise
+    if run is not None:
+        run = db.session.get(JobRun, job_id)
+        run.status = JobStatus.FINISHED
+        run.error = None
+        run.ended_at = utcnow()
+        db.session.commit()
+    log.info("[job %s] %s%s finished", job_id, target, ids)
+    return result
+
+
+def _rq_status(job_id: str) -> str | None:
+    try:
+        return Job.fetch(job_id, connection=redis_connection()).get_status(refresh=True)
+    except NoSuchJobError:
+        return None
+
+
+def reconcile(stale_after: timedelta = timedelta(minutes=5)) -> list[JobRun]:
+    """Re-queue runs that Redis lost (restart) or whose worker died (stuck in ``started``)."""
+    now = utcnow()
+    candidates = db.session.scalars(
+        sa.select(JobRun).where(JobRun.status.in_([JobStatus.QUEUED, JobStatus.STARTED]))
+    ).all()
+    resent = []
+    for run in candidates:
+        spec = JOBS.get(run.name)
+        if spec is None:
+            continue
+        status = _rq_status(run.id)
+        lost = status is None or status in (RQJobStatus.FAILED, RQJobStatus.STOPPED)
+        overdue = (
+            run.status == JobStatus.STARTED
+            and run.started_at is not None
+            and now - run.started_at > timedelta(seconds=spec.timeout) + stale_after
+        )
+        if not (lost or overdue):
+            continue
+        run.status = JobStatus.QUEUED
+        run.enqueued_at = now
+        db.session.commit()
+        if _push(run, spec, None):
+            resent.append(run)
+    return resent
+
+
+class AppWorker(Worker):
+    """An RQ worker that runs each job inside the Flask app context."""
+
+    flask_app: Flask | None = None
+
+    def perform_job(self, job: Job, queue: Queue) -> bool:
+        assert self.flask_app is not None
+        with self.flask_app.app_context():
+            # The work horse is a fork: never reuse the parent's database connections.
+            db.engine.dispose(close=False)
+            try:
+                return super().perform_job(job, queue)
+            finally:
+                db.session.remove()
+
+
+def wait_for_redis(app: Flask, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            redis_connection(app).ping()
+            return
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def run_worker(app: Flask, queues: list[str], *, burst: bool = False) -> None:
+    """Run an RQ worker for ``queues`` (blocks)."""
+    wait_for_redis(app)
+    connection = redis_connection(app)
+    AppWorker.flask_app = app
+    worker = AppWorker([_queue(q, connection) for q in queues], connection=connection)
+    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

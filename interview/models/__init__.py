@@ -1,0 +1,62 @@
+"""The data model, one module per domain area; import models from here."""
+
+from .accounts import Organization, Role, User
+from .audit import AuditEvent
+from .base import UTCDateTime, utcnow
+from .candidates import (
+    EmailStatus,
+    InterviewQuestion,
+    Invitation,
+    InvitationStatus,
+    Response,
+    Take,
+    TakeStatus,
+)
+from .jobs import JobRun, JobStatus
+from .media import AssetKind, MediaAsset
+from .reports import Report, ReportKind, ReportStatus
+from .reviews import (
+    Comment,
+    Decision,
+    Recommendation,
+    Review,
+    ReviewAssignment,
+    ReviewStatus,
+    Score,
+)
+from .screenings import Criterion, Question, Rubric, Screening, ScreeningStatus
+
+__all__ = [
+    "AssetKind",
+    "AuditEvent",
+    "Comment",
+    "Criterion",
+    "Decision",
+    "EmailStatus",
+    "InterviewQuestion",
+    "Invitation",
+    "InvitationStatus",
+    "JobRun",
+    "JobStatus",
+    "MediaAsset",
+    "Organization",
+    "Question",
+    "Recommendation",
+    "Report",
+    "ReportKind",
+    "ReportStatus",
+    "Response",
+    "Review",
+    "ReviewAssignment",
+    "ReviewStatus",
+    "Role",
+    "Rubric",
+    "Score",
+    "Screening",
+    "ScreeningStatus",
+    "Take",
+    "TakeStatus",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

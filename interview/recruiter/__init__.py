@@ -1,0 +1,1 @@
+"""Recruiters' area: screenings, questions, rubrics, invitations."""

@@ -1,0 +1,1 @@
+"""Test suite (a package so worker subprocesses can import test job targets)."""

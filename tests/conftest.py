@@ -1,0 +1,221 @@
+"""Fixtures: app, fresh database per test, clients signed in per role, a real Redis."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from flask import Flask, g, has_app_context
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from interview import create_app
+from interview.config import test_overrides
+from interview.extensions import db, limiter
+from interview.models import accounts
+
+from . import factories
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Same algorithm (scrypt), lower cost: hashing dominates the suite's time otherwise."""
+    saved = accounts.PASSWORD_METHOD
+    accounts.PASSWORD_METHOD = "scrypt:1024:8:1"
+    yield
+    accounts.PASSWORD_METHOD = saved
+
+
+# --- services ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private redis-server on a spare loopback port, stopped by PID at the end."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed; `make test` installs it (bin/system-deps)")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("private redis-server did not start")
+            time.sleep(0.05)
+    client.close()
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """PostgreSQL when TEST_DATABASE_URL is set, otherwise a SQLite file; migrated once."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    instance = tmp_path_factory.mktemp("migrate-instance")
+    app = create_app(
+        {
+            **test_overrides(str(instance)),
+            "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": str(instance),
+        }
+    )
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+# --- app and database ------------------------------------------------------------------------
+
+
+class Client(FlaskClient):
+    """A test client whose every request starts with an empty ``g``, as in production.
+
+    Tests hold an app context open (for the database), and Flask reuses it for requests, so
+    per-request caches in ``g`` (flask-login's user, Flask-WTF's CSRF token) would otherwise
+    leak from one client to another.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for name in list(g):
+                g.pop(name)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, database_url: str, redis_url: str) -> dict:
+    instance = tmp_path / "instance"
+    return {
+        **test_overrides(str(instance)),
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict) -> Iterator[Flask]:
+    app = create_app(app_config)
+    app.test_client_class = Client
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.engine.dispose()
+    limiter.reset()
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def org(app: Flask) -> factories.OrgWithStaff:
+    """An organisation with one user per role and a screening."""
+    return factories.org_with_staff("Northwind")
+
+
+@pytest.fixture
+def other_org(app: Flask) -> factories.OrgWithStaff:
+    """A second organisation whose objects must stay invisible to the first."""
+    return factories.org_with_staff("Globex")
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token a real browser would have, read from a rendered page."""
+    page = client.get(path, follow_redirects=True).get_data(as_text=True)
+    match = CSRF_META.search(page)
+    assert match, "page has no csrf meta tag"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = factories.PASSWORD):
+    token = csrf_token(client)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def sign_in_as(app: Flask, org: factories.OrgWithStaff):
+    """Return a test client signed in as ``org``'s user with the given role."""
+
+    def make(role) -> FlaskClient:
+        c = app.test_client()
+        response = sign_in(c, org.users[role].email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return c
+
+    return make

@@ -1,0 +1,115 @@
+"""Every route × every role × another organisation's ids, discovered from the URL map."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+
+import pytest
+from flask import Flask, url_for
+
+from interview import create_app
+from interview.extensions import db
+from interview.models import Role
+
+from .conftest import csrf_token
+from .factories import OrgWithStaff
+
+# How to fill each URL argument with an object of a given organisation. A new route with a new
+# argument fails `test_every_url_argument_has_a_resolver` until it is added here.
+ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int]] = {
+    "screening_id": lambda o: o.screening.id,
+    "user_id": lambda o: o.spare.id,
+}
+
+
+def _discover() -> list[tuple[str, str, str]]:
+    instance = tempfile.mkdtemp(prefix="routes-")
+    app = create_app(
+        {"INSTANCE_PATH": instance, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"}
+    )
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, rule.rule, method))
+    return found
+
+
+ROUTES = _discover()
+PROTECTED = [r for r in ROUTES if r[0] not in {"auth.login", "auth.home"}]
+
+
+def _url(app: Flask, endpoint: str, owner: OrgWithStaff) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {arg: ID_RESOLVERS[arg](owner) for arg in rule.arguments}
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def test_every_view_declares_who_may_use_it(app):
+    """Is every route either public or guarded by roles_required?"""
+    for endpoint, _rule, _method in ROUTES:
+        view = app.view_functions[endpoint]
+        assert getattr(view, "is_public", False) or getattr(view, "allowed_roles", None), endpoint
+
+
+def test_every_url_argument_has_a_resolver(app):
+    """Can the sweep build a URL for every route (own and foreign ids)?"""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint != "static":
+            assert set(rule.arguments) <= set(ID_RESOLVERS), (rule.rule, rule.arguments)
+
+
+def _request(client, method: str, url: str):
+    if method == "GET":
+        return client.get(url)
+    token = csrf_token(client, "/")
+    return client.open(url, method=method, data={"csrf_token": token})
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "method"), PROTECTED)
+def test_anonymous_is_sent_to_sign_in(app, client, org, endpoint, rule, method):
+    """Does a visitor who is not signed in land on the sign-in page?"""
+    response = _request(client, method, _url(app, endpoint, org))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "method"), PROTECTED)
+def test_roles_and_organisations(app, org, other_org, sign_in_as, endpoint, rule, method):
+    """Wrong role → 403; right role → served; another organisation's object → 404."""
+    allowed = app.view_functions[endpoint].allowed_roles
+    has_ids = "<" in rule
+    for role in Role:
+        client = sign_in_as(role)
+        response = _request(client, method, _url(app, endpoint, org))
+        if role not in allowed:
+            assert response.status_code == 403, (role, endpoint)
+            continue
+        assert response.status_code < 500, (role, endpoint, response.status_code)
+        assert response.status_code not in (401, 403, 404), (role, endpoint, response.status_code)
+        if has_ids:
+            client = sign_in_as(role)
+            foreign = _request(client, method, _url(app, endpoint, other_org))
+            assert foreign.status_code == 404, (role, endpoint, foreign.status_code)
+
+
+def test_admin_cannot_see_another_organisations_user(app, org, other_org, sign_in_as):
+    """Can an admin open a user of another organisation by guessing its id?"""
+    client = sign_in_as(Role.ADMIN)
+    stranger = other_org.users[Role.ADMIN]
+    assert client.get(f"/admin/users/{stranger.id}").status_code == 404
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert stranger.email not in page
+    assert org.users[Role.HR].email in page
+
+
+def test_screening_list_shows_only_own_organisation(org, other_org, sign_in_as):
+    """Does the screenings list leak another organisation's screening?"""
+    other_org.screening.title = "Globex secret project"
+    db.session.commit()
+    page = sign_in_as(Role.REVIEWER).get("/screenings/").get_data(as_text=True)
+    assert "Support Engineer" in page
+    assert "Globex secret project" not in page

@@ -1,0 +1,97 @@
+"""The app factory, configuration, security headers and error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from interview import create_app
+from interview.config import from_environ
+from interview.models import Role
+from interview.security import CONTENT_SECURITY_POLICY
+
+
+def test_defaults_are_embedded_under_instance(tmp_path):
+    """With no environment, does the app use SQLite, media and outbox under instance/?"""
+    settings = from_environ(str(tmp_path), environ={})
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'interview.sqlite3'}"
+    assert settings["MEDIA_ROOT"] == str(tmp_path / "media")
+    assert settings["MAIL_BACKEND"] == "outbox"
+    assert settings["SESSION_COOKIE_SECURE"] is True  # production unless told otherwise
+    dev = from_environ(str(tmp_path), environ={"INTERVIEW_ENV": "development"})
+    assert dev["SESSION_COOKIE_SECURE"] is False
+
+
+def test_environment_overrides(tmp_path):
+    settings = from_environ(
+        str(tmp_path),
+        environ={
+            "DATABASE_URL": "postgres://u@h/db",
+            "REDIS_URL": "redis://r:1/2",
+            "MAIL_BACKEND": "smtp",
+            "MAIL_PORT": "2525",
+            "MAIL_USE_TLS": "yes",
+        },
+    )
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql://u@h/db"
+    assert settings["REDIS_URL"] == "redis://r:1/2"
+    assert settings["MAIL_PORT"] == 2525 and settings["MAIL_USE_TLS"] is True
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    """Without SECRET_KEY, is a key generated, stored privately and reused on restart?"""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    config = {"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    first = create_app(config).config["SECRET_KEY"]
+    second = create_app(config).config["SECRET_KEY"]
+    key_file = Path(tmp_path) / "secret_key"
+    assert first == second == key_file.read_text().strip()
+    assert len(first) == 64
+    assert key_file.stat().st_mode & 0o077 == 0
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/login")
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+    assert "script-src 'self'" in CONTENT_SECURITY_POLICY
+    assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_pages_carry_no_inline_script_or_style(client, sign_in_as):
+    """Would the CSP block anything on our own pages (inline script, style attributes)?"""
+    pages = [client.get("/login")]
+    admin = sign_in_as(Role.ADMIN)
+    pages += [admin.get(p) for p in ("/", "/admin/users", "/screenings/", "/account/password")]
+    for page in pages:
+        html = page.get_data(as_text=True)
+        assert "<script>" not in html and "style=" not in html and "onclick" not in html
+
+
+def test_not_found_page_says_what_happened(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Not found" in response.get_data(as_text=True)
+    json = client.get("/no/such/page", headers={"Accept": "application/json"})
+    assert json.status_code == 404 and json.json["error"] == "Not found"
+
+
+def test_unexpected_error_shows_a_friendly_500(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("kaput")
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Something went wrong" in body and "kaput" not in body
+
+
+def test_static_vendor_files_are_served_locally(client):
+    """Is Bootstrap served from our own origin (no CDN)?"""
+    css = client.get("/static/vendor/bootstrap/bootstrap.min.css")
+    assert css.status_code == 200
+    css.close()
+    page = client.get("/login").get_data(as_text=True)
+    assert "cdn" not in page.lower() and "https://" not in page
