@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import redis
@@ -65,12 +65,18 @@ def _queue(name: str, connection: redis.Redis) -> Queue:
 
 
 def _push(run: JobRun, spec: JobSpec, timeout: int | None) -> bool:
-    """Put ``run`` on its RQ queue; False (and a log line) when Redis cannot be reached."""
+    """Put ``run`` on its RQ queue under a fresh RQ job id (committed on the run first).
+
+    False (and a log line) when Redis cannot be reached: the run stays queued in the database.
+    """
+    run.rq_job_id = uuid.uuid4().hex
+    db.session.commit()
     try:
         _queue(spec.queue, redis_connection()).enqueue_call(
             "interview.jobs.execute",
             args=(spec.target, *run.args),
-            job_id=run.id,
+            job_id=run.rq_job_id,
+            meta={"run_id": run.id},
             timeout=timeout or spec.timeout,
             result_ttl=24 * 3600,
             failure_ttl=7 * 24 * 3600,
@@ -96,7 +102,6 @@ def enqueue(name: str, *ids: int, timeout: int | None = None) -> JobRun:
         raise EnqueueError(f"unknown job {name!r}")
     run = JobRun(id=uuid.uuid4().hex, name=name, queue=spec.queue, args=list(ids))
     db.session.add(run)
-    db.session.commit()
     _push(run, spec, timeout)
     return run
 
@@ -105,7 +110,12 @@ def execute(target: str, *ids: int) -> Any:
     """RQ entry point (runs in the worker, inside the app context): run ``target`` and record it."""
     job = get_current_job()
     job_id = job.id if job else None
-    run = db.session.get(JobRun, job_id) if job_id else None
+    run_id = job.meta.get("run_id") if job else None
+    run = db.session.get(JobRun, run_id) if run_id else None
+    if run is not None and run.rq_job_id != job_id:
+        # A newer RQ job carries this run (it was re-queued): leave the work to that one.
+        log.info("[job %s] superseded by %s, skipping", job_id, run.rq_job_id)
+        return None
     if run is not None:
         run.status = JobStatus.STARTED
         run.started_at = utcnow()
@@ -118,14 +128,14 @@ def execute(target: str, *ids: int) -> Any:
         db.session.rollback()
         log.exception("[job %s] %s%s failed", job_id, target, ids)
         if run is not None:
-            run = db.session.get(JobRun, job_id)
+            run = db.session.get(JobRun, run_id)
             run.status = JobStatus.FAILED
             run.error = "".join(traceback.format_exception_only(error)).strip()[:2000]
             run.ended_at = utcnow()
             db.session.commit()
         raise
     if run is not None:
-        run = db.session.get(JobRun, job_id)
+        run = db.session.get(JobRun, run_id)
         run.status = JobStatus.FINISHED
         run.error = None
         run.ended_at = utcnow()
@@ -134,36 +144,41 @@ def execute(target: str, *ids: int) -> Any:
     return result
 
 
-def _rq_status(job_id: str) -> str | None:
+def _is_lost(run: JobRun, stale_after: timedelta) -> bool:
+    """Has Redis forgotten this run's job, or has the worker running it stopped beating?"""
+    if run.rq_job_id is None:
+        return True
     try:
-        return Job.fetch(job_id, connection=redis_connection()).get_status(refresh=True)
+        job = Job.fetch(run.rq_job_id, connection=redis_connection())
     except NoSuchJobError:
-        return None
+        return True  # Redis restarted (it keeps nothing) or the job expired
+    status = job.get_status(refresh=True)
+    if status in (RQJobStatus.FAILED, RQJobStatus.STOPPED, RQJobStatus.CANCELED):
+        return True
+    if status == RQJobStatus.STARTED:
+        beat = job.last_heartbeat or job.started_at
+        if beat is not None and beat.tzinfo is None:
+            beat = beat.replace(tzinfo=UTC)
+        return beat is None or utcnow() - beat > stale_after  # the worker died mid-job
+    return False
 
 
 def reconcile(stale_after: timedelta = timedelta(minutes=5)) -> list[JobRun]:
-    """Re-queue runs that Redis lost (restart) or whose worker died (stuck in ``started``)."""
-    now = utcnow()
+    """Re-queue runs that Redis lost (restart) or whose worker died (SIGKILL, machine lost).
+
+    Safe to run at any time and from several places: a run still alive in Redis is left alone.
+    """
     candidates = db.session.scalars(
         sa.select(JobRun).where(JobRun.status.in_([JobStatus.QUEUED, JobStatus.STARTED]))
     ).all()
     resent = []
     for run in candidates:
         spec = JOBS.get(run.name)
-        if spec is None:
+        if spec is None or not _is_lost(run, stale_after):
             continue
-        status = _rq_status(run.id)
-        lost = status is None or status in (RQJobStatus.FAILED, RQJobStatus.STOPPED)
-        overdue = (
-            run.status == JobStatus.STARTED
-            and run.started_at is not None
-            and now - run.started_at > timedelta(seconds=spec.timeout) + stale_after
-        )
-        if not (lost or overdue):
-            continue
+        log.warning("re-queueing lost job run %s %s%s", run.id, run.name, tuple(run.args))
         run.status = JobStatus.QUEUED
-        run.enqueued_at = now
-        db.session.commit()
+        run.enqueued_at = utcnow()
         if _push(run, spec, None):
             resent.append(run)
     return resent
@@ -174,15 +189,13 @@ class AppWorker(Worker):
 
     flask_app: Flask | None = None
 
-    def perform_job(self, job: Job, queue: Queue) -> bool:
+    def main_work_horse(self, *args: Any, **kwargs: Any) -> None:
+        """Entry point of the forked work horse: give it the app context and fresh connections."""
         assert self.flask_app is not None
         with self.flask_app.app_context():
             # The work horse is a fork: never reuse the parent's database connections.
             db.engine.dispose(close=False)
-            try:
-                return super().perform_job(job, queue)
-            finally:
-                db.session.remove()
+            super().main_work_horse(*args, **kwargs)
 
 
 def wait_for_redis(app: Flask, seconds: float = 30.0) -> None:

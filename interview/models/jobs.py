@@ -1,4 +1,4 @@
-"""Background job runs, keyed by RQ job id, so their state outlives Redis."""
+"""Background job runs, mirrored from RQ, so their state outlives Redis."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ class JobStatus(enum.StrEnum):
 class JobRun(db.Model):
     __tablename__ = "job_runs"
 
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # the RQ job id
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    # The RQ job currently carrying this run; a new one each time the run is (re)queued.
+    rq_job_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(80), index=True)
     queue: Mapped[str] = mapped_column(sa.String(40))
     args: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
