@@ -106,12 +106,11 @@ def test_one_invitation_per_email_per_screening(org):
 def test_enum_columns_refuse_unknown_values(org):
     """Does the database itself refuse a status that is not in the state machine?"""
     inv = _invitation(org)
-    with pytest.raises(IntegrityError):
-        with db.engine.begin() as conn:
-            conn.execute(
-                sa.text("UPDATE invitations SET status = 'teleported' WHERE id = :id"),
-                {"id": inv.id},
-            )
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE invitations SET status = 'teleported' WHERE id = :id"),
+            {"id": inv.id},
+        )
 
 
 def test_deleting_a_screening_removes_its_questions_and_rubric(org):
