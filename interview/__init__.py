@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, errors, security
+from . import cli, errors, filters, security
 from . import config as config_module
 from .admin.routes import bp as admin_bp
 from .auth.routes import bp as auth_bp
 from .auth.services import load_user
+from .candidate.routes import bp as candidate_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .recruiter.routes import bp as recruiter_bp
 
@@ -70,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(recruiter_bp)
+    app.register_blueprint(candidate_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -78,8 +80,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    """Security headers and template globals."""
+    """Security headers, template globals and filters."""
     security.register(app)
+    filters.register(app)
 
 
 def register_commands(app: Flask) -> None:

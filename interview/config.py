@@ -65,6 +65,13 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
+        # Candidate links are derived with this key (default: derived from SECRET_KEY). Changing
+        # it invalidates every outstanding link.
+        "INVITATION_TOKEN_KEY": env.get("INVITATION_TOKEN_KEY") or None,
+        "REMINDER_START_AFTER_HOURS": int(env.get("REMINDER_START_AFTER_HOURS", "48")),
+        "REMINDER_BEFORE_EXPIRY_HOURS": int(env.get("REMINDER_BEFORE_EXPIRY_HOURS", "24")),
+        "CANDIDATE_LINK_LIMIT": env.get("CANDIDATE_LINK_LIMIT", "60 per minute"),
+        "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),
         "JOB_DEFAULT_TIMEOUT": int(env.get("JOB_DEFAULT_TIMEOUT", "600")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_FORM_BYTES", str(16 * 1024 * 1024))),
     }

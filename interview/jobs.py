@@ -42,7 +42,18 @@ class JobSpec:
 
 
 # Named jobs. Areas add theirs here, so this module stays the only one that knows RQ.
-JOBS: dict[str, JobSpec] = {}
+_EMAIL_RETRIES = (30, 120, 600)
+JOBS: dict[str, JobSpec] = {
+    "email.invitation": JobSpec(
+        "emails", "interview.recruiter.jobs.send_invitation", 60, _EMAIL_RETRIES
+    ),
+    "email.reminder_start": JobSpec(
+        "emails", "interview.recruiter.jobs.send_start_reminder", 60, _EMAIL_RETRIES
+    ),
+    "email.reminder_deadline": JobSpec(
+        "emails", "interview.recruiter.jobs.send_deadline_reminder", 60, _EMAIL_RETRIES
+    ),
+}
 
 
 class EnqueueError(Exception):
@@ -142,6 +153,12 @@ def execute(target: str, *ids: int) -> Any:
         db.session.commit()
     log.info("[job %s] %s%s finished", job_id, target, ids)
     return result
+
+
+def is_last_attempt() -> bool:
+    """Inside a job: True when a failure now will not be retried (or outside any RQ job)."""
+    job = get_current_job()
+    return job is None or not job.retries_left
 
 
 def _is_lost(run: JobRun, stale_after: timedelta) -> bool:

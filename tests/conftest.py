@@ -148,6 +148,8 @@ def app_config(tmp_path: Path, database_url: str, redis_url: str) -> dict:
 def app(app_config: dict) -> Iterator[Flask]:
     app = create_app(app_config)
     app.test_client_class = Client
+    # Jobs queued by an earlier test must not run against this test's rows.
+    redis.Redis.from_url(app_config["REDIS_URL"]).flushdb()
     with app.app_context():
         yield app
         db.session.remove()

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from flask import current_app
+
+from interview import tokens
 from interview.extensions import db
-from interview.models import Criterion, Organization, Question, Role, Rubric, Screening, User
+from interview.models import (
+    Criterion,
+    InterviewQuestion,
+    Invitation,
+    InvitationStatus,
+    Organization,
+    Question,
+    Role,
+    Rubric,
+    Screening,
+    ScreeningStatus,
+    User,
+    utcnow,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -16,6 +33,8 @@ class OrgWithStaff:
     users: dict[Role, User]
     screening: Screening
     spare: User  # an extra account that tests may change without affecting the role users
+    invitation: Invitation  # a candidate who has started the screening
+    token: str  # that candidate's link token
 
 
 def user(org: Organization, role: Role, email: str | None = None, name: str | None = None) -> User:
@@ -31,7 +50,12 @@ def user(org: Organization, role: Role, email: str | None = None, name: str | No
 
 
 def screening(org: Organization, title: str = "Support Engineer") -> Screening:
-    s = Screening(organization=org, title=title, role_description="Helps customers.")
+    s = Screening(
+        organization=org,
+        title=title,
+        role_description="Helps customers.",
+        status=ScreeningStatus.OPEN,
+    )
     s.questions = [
         Question(
             position=0,
@@ -54,11 +78,60 @@ def screening(org: Organization, title: str = "Support Engineer") -> Screening:
     return s
 
 
+def token_key() -> str:
+    return tokens.signing_key(
+        current_app.config["SECRET_KEY"], current_app.config.get("INVITATION_TOKEN_KEY")
+    )
+
+
+def invitation(
+    s: Screening,
+    name: str = "Casey Candidate",
+    email: str = "casey@example.com",
+    *,
+    started: bool = False,
+    expires_in: timedelta = timedelta(days=7),
+) -> tuple[Invitation, str]:
+    """An invitation and its link token (optionally already started, questions snapshotted)."""
+    inv = Invitation(
+        org_id=s.org_id if s.org_id else s.organization.id,
+        screening=s,
+        candidate_name=name,
+        candidate_email=email,
+        expires_at=utcnow() + expires_in,
+        token_hash=tokens.token_hash(tokens.new_nonce()),
+    )
+    db.session.add(inv)
+    db.session.flush()
+    inv.token_nonce = tokens.new_nonce()
+    token = tokens.link_token(token_key(), inv.id, inv.token_nonce)
+    inv.token_hash = tokens.token_hash(token)
+    if started:
+        inv.status = InvitationStatus.IN_PROGRESS
+        inv.opened_at = inv.started_at = inv.consent_at = utcnow()
+        inv.questions = [
+            InterviewQuestion(
+                source_question_id=q.id,
+                position=i,
+                prompt=q.prompt,
+                think_seconds=q.think_seconds,
+                answer_seconds=q.answer_seconds,
+                max_retakes=q.max_retakes,
+                is_practice=q.is_practice,
+            )
+            for i, q in enumerate(s.questions)
+        ]
+    db.session.flush()
+    return inv, token
+
+
 def org_with_staff(name: str) -> OrgWithStaff:
     org = Organization(name=name, slug=name.lower())
     db.session.add(org)
     users = {role: user(org, role) for role in Role}
     spare = user(org, Role.REVIEWER, email=f"spare@{org.slug}.example", name="Spare Reviewer")
     s = screening(org)
+    db.session.flush()
+    inv, token = invitation(s, email=f"casey@{org.slug}.example", started=True)
     db.session.commit()
-    return OrgWithStaff(org=org, users=users, screening=s, spare=spare)
+    return OrgWithStaff(org=org, users=users, screening=s, spare=spare, invitation=inv, token=token)

@@ -10,20 +10,48 @@ from flask import Flask, url_for
 
 from interview import create_app
 from interview.extensions import db
-from interview.models import Role
+from interview.models import Criterion, Question, Role
 
 from .conftest import csrf_token
 from .factories import OrgWithStaff
 
+
 # How to fill each URL argument with an object of a given organisation. A new route with a new
 # argument fails `test_every_url_argument_has_a_resolver` until it is added here.
-ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int]] = {
+def _fresh_question(o: OrgWithStaff) -> int:
+    """A new question each time, so a delete by one role leaves one for the next."""
+    question = Question(
+        screening=o.screening,
+        position=99,
+        prompt="Spare question",
+        think_seconds=10,
+        answer_seconds=30,
+        max_retakes=0,
+    )
+    db.session.add(question)
+    db.session.commit()
+    return question.id
+
+
+def _fresh_criterion(o: OrgWithStaff) -> int:
+    criterion = Criterion(rubric=o.screening.rubric, position=99, name="Spare criterion")
+    db.session.add(criterion)
+    db.session.commit()
+    return criterion.id
+
+
+ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "screening_id": lambda o: o.screening.id,
     "user_id": lambda o: o.spare.id,
+    "question_id": _fresh_question,
+    "criterion_id": _fresh_criterion,
+    "invitation_id": lambda o: o.invitation.id,
+    "interview_question_id": lambda o: o.invitation.questions[1].id,
+    "token": lambda o: o.token,
 }
 
 
-def _discover() -> list[tuple[str, str, str]]:
+def _discover() -> tuple[list[tuple[str, str, str]], set[str]]:
     instance = tempfile.mkdtemp(prefix="routes-")
     app = create_app(
         {"INSTANCE_PATH": instance, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"}
@@ -34,11 +62,12 @@ def _discover() -> list[tuple[str, str, str]]:
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, rule.rule, method))
-    return found
+    public = {e for e, view in app.view_functions.items() if getattr(view, "is_public", False)}
+    return found, public
 
 
-ROUTES = _discover()
-PROTECTED = [r for r in ROUTES if r[0] not in {"auth.login", "auth.home"}]
+ROUTES, PUBLIC = _discover()
+PROTECTED = [r for r in ROUTES if r[0] not in PUBLIC]
 
 
 def _url(app: Flask, endpoint: str, owner: OrgWithStaff) -> str:

@@ -22,9 +22,3 @@ class UserEditForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
     active = BooleanField("Account active")
     submit = SubmitField("Save")
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: a button that carries the CSRF token."""
-
-    submit = SubmitField("Confirm")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from ..forms import ConfirmForm
 from ..models import Role, User
 from ..security import get_in_org_or_404, roles_required
 from . import services
-from .forms import ConfirmForm, UserCreateForm, UserEditForm
+from .forms import UserCreateForm, UserEditForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

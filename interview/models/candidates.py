@@ -44,7 +44,9 @@ class Invitation(TimestampMixin, db.Model):
     )
     candidate_name: Mapped[str] = mapped_column(sa.String(200))
     candidate_email: Mapped[str] = mapped_column(sa.String(254))
-    # Only the SHA-256 of the link token is stored; the token itself lives in the email.
+    # The link token is HMAC(server key, id + nonce); only the nonce and the token's SHA-256 are
+    # stored, so a copy of the database alone reveals no working link.
+    token_nonce: Mapped[str] = mapped_column(sa.String(32), default="")
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     status: Mapped[InvitationStatus] = mapped_column(
         enum_column(InvitationStatus), default=InvitationStatus.INVITED, index=True
@@ -68,6 +70,7 @@ class Invitation(TimestampMixin, db.Model):
         enum_column(EmailStatus), default=EmailStatus.PENDING
     )
     email_error: Mapped[str | None] = mapped_column(sa.Text)
+    email_attempts: Mapped[int] = mapped_column(default=0)
     invite_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_start_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_deadline_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,29 +1,536 @@
-"""Screening pages for staff."""
+"""Screening pages: build screenings, questions and rubrics; invite and manage candidates."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from ..models import Screening
+from .. import audit, mail
+from ..extensions import db
+from ..forms import ConfirmForm
+from ..models import InvitationStatus, Role, Screening, utcnow
 from ..security import ALL_STAFF, get_in_org_or_404, roles_required
 from . import services
+from .forms import (
+    AccommodationsForm,
+    CriterionForm,
+    CsvImportForm,
+    DuplicateForm,
+    ExtendForm,
+    InviteForm,
+    MoveForm,
+    QuestionForm,
+    ScreeningForm,
+)
 
 bp = Blueprint("recruiter", __name__, url_prefix="/screenings")
+
+MANAGERS = (Role.ADMIN, Role.RECRUITER)
+SCREENING_FIELDS = (
+    "title", "role_description", "intro", "deadline_days", "blind_review", "anonymize_candidates"
+)
+QUESTION_FIELDS = ("prompt", "think_seconds", "answer_seconds", "max_retakes", "is_practice")
+CRITERION_FIELDS = (
+    "name", "description", "weight", "level_1", "level_2", "level_3", "level_4", "level_5"
+)
+
+
+def _data(form, names) -> dict:
+    return {name: getattr(form, name).data for name in names}
+
+
+def _question(screening: Screening, question_id: int):
+    question = services.question_in_screening_or_none(screening, question_id)
+    if question is None:
+        abort(404)
+    return question
+
+
+def _criterion(screening: Screening, criterion_id: int):
+    criterion = services.criterion_in_screening_or_none(screening, criterion_id)
+    if criterion is None:
+        abort(404)
+    return criterion
+
+
+def _invitation(screening: Screening, invitation_id: int):
+    invitation = services.invitation_in_screening_or_none(screening, invitation_id)
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+def _to_overview(screening: Screening, anchor: str = ""):
+    return redirect(url_for("recruiter.screening", screening_id=screening.id) + anchor)
+
+
+# --- screenings -------------------------------------------------------------------------------
 
 
 @bp.route("/")
 @roles_required(*ALL_STAFF)
 def screenings():
+    all_screenings = services.org_screenings(current_user.org_id)
     return render_template(
-        "recruiter/screenings.html", screenings=services.org_screenings(current_user.org_id)
+        "recruiter/screenings.html",
+        screenings=[s for s in all_screenings if not s.is_template],
+        templates=[s for s in all_screenings if s.is_template],
+        can_manage=current_user.role in MANAGERS,
+        confirm=ConfirmForm(),
     )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def new_screening():
+    form = ScreeningForm()
+    if form.validate_on_submit():
+        screening = services.create_screening(
+            current_user.organization, current_user, **_data(form, SCREENING_FIELDS)
+        )
+        flash("Screening created. Add its questions and rubric, then open it.", "success")
+        return redirect(url_for("recruiter.edit_screening", screening_id=screening.id))
+    return render_template("recruiter/screening_form.html", form=form, screening=None)
 
 
 @bp.route("/<int:screening_id>")
 @roles_required(*ALL_STAFF)
 def screening(screening_id: int):
     screening = get_in_org_or_404(Screening, screening_id)
+    can_manage = current_user.role in MANAGERS
+    sees_candidates = current_user.role != Role.REVIEWER or not screening.anonymize_candidates
     return render_template(
-        "recruiter/screening.html", screening=screening, funnel=services.funnel(screening)
+        "recruiter/screening.html",
+        screening=screening,
+        funnel=services.funnel(screening),
+        invitations=services.screening_invitations(screening) if sees_candidates else [],
+        sees_candidates=sees_candidates,
+        can_manage=can_manage,
+        invite_form=InviteForm(),
+        csv_form=CsvImportForm(),
+        duplicate_form=DuplicateForm(),
+        confirm=ConfirmForm(),
+        now=utcnow(),
     )
+
+
+@bp.route("/<int:screening_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit_screening(screening_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    form = ScreeningForm(obj=screening)
+    if form.validate_on_submit():
+        services.update_screening(screening, **_data(form, SCREENING_FIELDS))
+        flash("Saved.", "success")
+        return redirect(url_for("recruiter.edit_screening", screening_id=screening.id))
+    return render_template(
+        "recruiter/screening_form.html",
+        form=form,
+        screening=screening,
+        question_form=QuestionForm(formdata=None),
+        criterion_form=CriterionForm(formdata=None),
+        move_form=MoveForm(),
+        confirm=ConfirmForm(),
+        scoring_started=services.scoring_started(screening),
+    )
+
+
+def _screening_action(screening_id: int, action, success: str, anchor: str = ""):
+    screening = get_in_org_or_404(Screening, screening_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        action(screening)
+    except services.RecruitingError as error:
+        flash(str(error), "danger")
+    else:
+        flash(success, "success")
+    return _to_overview(screening, anchor)
+
+
+@bp.route("/<int:screening_id>/open", methods=["POST"])
+@roles_required(*MANAGERS)
+def open_screening(screening_id: int):
+    return _screening_action(
+        screening_id, services.open_screening, "The screening is open: invite candidates."
+    )
+
+
+@bp.route("/<int:screening_id>/close", methods=["POST"])
+@roles_required(*MANAGERS)
+def close_screening(screening_id: int):
+    return _screening_action(
+        screening_id,
+        services.close_screening,
+        "The screening is closed: no new interviews can start.",
+    )
+
+
+@bp.route("/<int:screening_id>/duplicate", methods=["POST"])
+@roles_required(*MANAGERS)
+def duplicate_screening(screening_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    form = DuplicateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    copy = services.duplicate_screening(
+        screening,
+        current_user,
+        as_template=form.as_template.data,
+        title=form.title.data or None,
+    )
+    flash(
+        "Saved as a template." if copy.is_template else "Copy created as a draft.", "success"
+    )
+    return redirect(url_for("recruiter.edit_screening", screening_id=copy.id))
+
+
+# --- questions --------------------------------------------------------------------------------
+
+
+@bp.route("/<int:screening_id>/questions", methods=["POST"])
+@roles_required(*MANAGERS)
+def add_question(screening_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            services.add_question(screening, **_data(form, QUESTION_FIELDS))
+        except services.RecruitingError as error:
+            flash(str(error), "danger")
+        else:
+            flash("Question added.", "success")
+            return redirect(
+                url_for("recruiter.edit_screening", screening_id=screening.id) + "#questions"
+            )
+    return (
+        render_template(
+            "recruiter/question_form.html", form=form, screening=screening, question=None
+        ),
+        400,
+    )
+
+
+@bp.route("/<int:screening_id>/questions/<int:question_id>", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit_question(screening_id: int, question_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    question = _question(screening, question_id)
+    form = QuestionForm(obj=question)
+    if form.validate_on_submit():
+        try:
+            services.update_question(question, **_data(form, QUESTION_FIELDS))
+        except services.RecruitingError as error:
+            flash(str(error), "danger")
+        else:
+            flash("Question saved.", "success")
+            return redirect(
+                url_for("recruiter.edit_screening", screening_id=screening.id) + "#questions"
+            )
+    return render_template(
+        "recruiter/question_form.html", form=form, screening=screening, question=question
+    )
+
+
+@bp.route("/<int:screening_id>/questions/<int:question_id>/delete", methods=["POST"])
+@roles_required(*MANAGERS)
+def delete_question(screening_id: int, question_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    question = _question(screening, question_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.delete_question(question)
+    flash("Question removed.", "success")
+    return redirect(url_for("recruiter.edit_screening", screening_id=screening.id) + "#questions")
+
+
+@bp.route("/<int:screening_id>/questions/<int:question_id>/move", methods=["POST"])
+@roles_required(*MANAGERS)
+def move_question(screening_id: int, question_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    question = _question(screening, question_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.move_question(question, -1 if form.direction.data == "up" else 1)
+    except services.RecruitingError as error:
+        flash(str(error), "danger")
+    return redirect(url_for("recruiter.edit_screening", screening_id=screening.id) + "#questions")
+
+
+# --- rubric -----------------------------------------------------------------------------------
+
+
+@bp.route("/<int:screening_id>/criteria", methods=["POST"])
+@roles_required(*MANAGERS)
+def add_criterion(screening_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    form = CriterionForm()
+    if form.validate_on_submit():
+        try:
+            services.add_criterion(screening, **_data(form, CRITERION_FIELDS))
+        except services.RecruitingError as error:
+            flash(str(error), "danger")
+        else:
+            flash("Criterion added.", "success")
+            return redirect(
+                url_for("recruiter.edit_screening", screening_id=screening.id) + "#rubric"
+            )
+    return (
+        render_template(
+            "recruiter/criterion_form.html", form=form, screening=screening, criterion=None
+        ),
+        400,
+    )
+
+
+@bp.route("/<int:screening_id>/criteria/<int:criterion_id>", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit_criterion(screening_id: int, criterion_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    criterion = _criterion(screening, criterion_id)
+    form = CriterionForm(obj=criterion)
+    if form.validate_on_submit():
+        try:
+            services.update_criterion(criterion, **_data(form, CRITERION_FIELDS))
+        except services.RecruitingError as error:
+            flash(str(error), "danger")
+        else:
+            flash("Criterion saved.", "success")
+            return redirect(
+                url_for("recruiter.edit_screening", screening_id=screening.id) + "#rubric"
+            )
+    return render_template(
+        "recruiter/criterion_form.html", form=form, screening=screening, criterion=criterion
+    )
+
+
+@bp.route("/<int:screening_id>/criteria/<int:criterion_id>/delete", methods=["POST"])
+@roles_required(*MANAGERS)
+def delete_criterion(screening_id: int, criterion_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    criterion = _criterion(screening, criterion_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.delete_criterion(criterion)
+    except services.RecruitingError as error:
+        flash(str(error), "danger")
+    else:
+        flash("Criterion removed.", "success")
+    return redirect(url_for("recruiter.edit_screening", screening_id=screening.id) + "#rubric")
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+@bp.route("/<int:screening_id>/invitations", methods=["POST"])
+@roles_required(*MANAGERS)
+def invite(screening_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            invitation = services.invite(screening, form.name.data, form.email.data)
+        except services.RecruitingError as error:
+            flash(str(error), "danger")
+        else:
+            flash(f"Invited {invitation.candidate_email}; the email is on its way.", "success")
+    else:
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                flash(message, "danger")
+    return _to_overview(screening, "#candidates")
+
+
+@bp.route("/<int:screening_id>/invitations/import", methods=["POST"])
+@roles_required(*MANAGERS)
+def import_invitations(screening_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    form = CsvImportForm()
+    if not form.validate_on_submit():
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                flash(message, "danger")
+        return _to_overview(screening, "#candidates")
+    try:
+        result = services.import_csv(screening, form.file.data.read())
+    except services.RecruitingError as error:
+        flash(str(error), "danger")
+        return _to_overview(screening, "#candidates")
+    return render_template("recruiter/import_result.html", screening=screening, result=result)
+
+
+@bp.route("/<int:screening_id>/invitations/<int:invitation_id>")
+@roles_required(*MANAGERS, Role.HR)
+def invitation(screening_id: int, invitation_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    invitation = _invitation(screening, invitation_id)
+    return render_template(
+        "recruiter/invitation.html",
+        screening=screening,
+        invitation=invitation,
+        can_manage=current_user.role in MANAGERS,
+        extend_form=ExtendForm(),
+        accommodations_form=AccommodationsForm(obj=invitation),
+        confirm=ConfirmForm(),
+        link=None,
+    )
+
+
+def _invitation_action(screening_id: int, invitation_id: int, action, success: str):
+    screening = get_in_org_or_404(Screening, screening_id)
+    invitation = _invitation(screening, invitation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        action(invitation)
+    except services.RecruitingError as error:
+        flash(str(error), "danger")
+    else:
+        flash(success, "success")
+    return redirect(
+        url_for("recruiter.invitation", screening_id=screening.id, invitation_id=invitation.id)
+    )
+
+
+@bp.route("/<int:screening_id>/invitations/<int:invitation_id>/resend", methods=["POST"])
+@roles_required(*MANAGERS)
+def resend_invitation(screening_id: int, invitation_id: int):
+    return _invitation_action(
+        screening_id, invitation_id, services.resend, "The invitation email is on its way again."
+    )
+
+
+@bp.route("/<int:screening_id>/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@roles_required(*MANAGERS)
+def revoke_invitation(screening_id: int, invitation_id: int):
+    return _invitation_action(
+        screening_id, invitation_id, services.revoke, "The link is revoked and no longer works."
+    )
+
+
+@bp.route("/<int:screening_id>/invitations/<int:invitation_id>/extend", methods=["POST"])
+@roles_required(*MANAGERS)
+def extend_invitation(screening_id: int, invitation_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    invitation = _invitation(screening, invitation_id)
+    form = ExtendForm()
+    if form.validate_on_submit():
+        base = max(invitation.expires_at, utcnow())
+        try:
+            services.extend_deadline(invitation, base + timedelta(days=form.days.data))
+        except services.RecruitingError as error:
+            flash(str(error), "danger")
+        else:
+            flash("Deadline extended.", "success")
+    else:
+        flash("Choose between 1 and 90 days.", "danger")
+    return redirect(
+        url_for("recruiter.invitation", screening_id=screening.id, invitation_id=invitation.id)
+    )
+
+
+@bp.route(
+    "/<int:screening_id>/invitations/<int:invitation_id>/accommodations", methods=["POST"]
+)
+@roles_required(*MANAGERS)
+def accommodations(screening_id: int, invitation_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    invitation = _invitation(screening, invitation_id)
+    form = AccommodationsForm()
+    if form.validate_on_submit():
+        services.set_accommodations(
+            invitation,
+            extra_time_percent=form.extra_time_percent.data or 0,
+            extra_think_seconds=form.extra_think_seconds.data or 0,
+            extra_answer_seconds=form.extra_answer_seconds.data or 0,
+            extra_retakes=form.extra_retakes.data or 0,
+            audio_only_allowed=form.audio_only_allowed.data,
+        )
+        flash("Accommodations saved; they apply from the next question.", "success")
+        return redirect(
+            url_for("recruiter.invitation", screening_id=screening.id, invitation_id=invitation.id)
+        )
+    return (
+        render_template(
+            "recruiter/invitation.html",
+            screening=screening,
+            invitation=invitation,
+            can_manage=True,
+            extend_form=ExtendForm(),
+            accommodations_form=form,
+            confirm=ConfirmForm(),
+            link=None,
+        ),
+        400,
+    )
+
+
+@bp.route("/<int:screening_id>/invitations/<int:invitation_id>/link", methods=["POST"])
+@roles_required(*MANAGERS)
+def show_link(screening_id: int, invitation_id: int):
+    """Show the candidate's link so it can be sent by hand (e.g. after an email failed)."""
+    screening = get_in_org_or_404(Screening, screening_id)
+    invitation = _invitation(screening, invitation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if invitation.status == InvitationStatus.REVOKED:
+        flash("This invitation is revoked; its link does not work.", "danger")
+        link = None
+    else:
+        link = services.candidate_link(invitation)
+        audit.record("invitation.link_viewed", invitation)
+        db.session.commit()
+    return render_template(
+        "recruiter/invitation.html",
+        screening=screening,
+        invitation=invitation,
+        can_manage=True,
+        extend_form=ExtendForm(),
+        accommodations_form=AccommodationsForm(obj=invitation),
+        confirm=ConfirmForm(),
+        link=link,
+    )
+
+
+@bp.route(
+    "/<int:screening_id>/invitations/<int:invitation_id>/questions/<int:interview_question_id>"
+    "/reset",
+    methods=["POST"],
+)
+@roles_required(*MANAGERS)
+def reset_question(screening_id: int, invitation_id: int, interview_question_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    invitation = _invitation(screening, invitation_id)
+    question = next((q for q in invitation.questions if q.id == interview_question_id), None)
+    if question is None:
+        abort(404)
+    return _invitation_action(
+        screening_id,
+        invitation_id,
+        lambda inv: services.reset_question(inv, question),
+        f"Question {question.position + 1} was reset: the candidate can answer it again.",
+    )
+
+
+# --- development outbox -----------------------------------------------------------------------
+
+
+@bp.route("/outbox")
+@roles_required(*MANAGERS)
+def outbox():
+    """Messages the outbox mail backend wrote (development); only this organisation's."""
+    backend = mail.backend_from_config(current_app.config)
+    if not isinstance(backend, mail.OutboxBackend):
+        abort(404)
+    org_header = str(current_user.org_id)
+    messages = [
+        (name, msg)
+        for name, msg in backend.messages()
+        if msg.get("X-Interview-Org") == org_header
+    ]
+    return render_template("recruiter/outbox.html", messages=messages)

@@ -1,30 +1,636 @@
-"""Screening rules: listing and loading within the caller's organisation."""
+"""Recruiting rules: screenings, questions, rubrics, invitations, reminders, the funnel.
+
+Every function here takes rows the caller already loaded within the signed-in user's
+organisation (see ``interview.security.get_in_org_or_404``) and commits its own change.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 
+from .. import audit, jobs, tokens
 from ..extensions import db
-from ..models import Invitation, InvitationStatus, Screening
+from ..models import (
+    Criterion,
+    EmailStatus,
+    InterviewQuestion,
+    Invitation,
+    InvitationStatus,
+    Organization,
+    Question,
+    Review,
+    ReviewStatus,
+    Rubric,
+    Score,
+    Screening,
+    ScreeningStatus,
+    User,
+    utcnow,
+)
+from ..models.screenings import ANSWER_SECONDS_MAX, ANSWER_SECONDS_MIN
+
+# Statuses in which a candidate can still act on their link.
+LIVE_STATUSES = (InvitationStatus.INVITED, InvitationStatus.OPENED, InvitationStatus.IN_PROGRESS)
 
 
-def org_screenings(org_id: int) -> list[Screening]:
+class RecruitingError(Exception):
+    """A change was refused; the message is safe to show to the recruiter."""
+
+
+# --- screenings -------------------------------------------------------------------------------
+
+
+def org_screenings(org_id: int, *, templates: bool | None = None) -> list[Screening]:
+    query = sa.select(Screening).where(Screening.org_id == org_id)
+    if templates is not None:
+        query = query.where(Screening.is_template.is_(templates))
+    return list(db.session.scalars(query.order_by(Screening.created_at.desc(), Screening.id)))
+
+
+def create_screening(org: Organization, author: User, **fields) -> Screening:
+    screening = Screening(organization=org, created_by=author, **fields)
+    db.session.add(screening)
+    db.session.flush()
+    audit.record("screening.created", screening)
+    db.session.commit()
+    return screening
+
+
+def update_screening(screening: Screening, **fields) -> None:
+    for name, value in fields.items():
+        setattr(screening, name, value)
+    audit.record("screening.updated", screening, fields=sorted(fields))
+    db.session.commit()
+
+
+def open_screening(screening: Screening) -> None:
+    if screening.is_template:
+        raise RecruitingError("A template cannot take candidates. Create a screening from it.")
+    if not screening.scored_questions:
+        raise RecruitingError("Add at least one question (besides the practice one) first.")
+    screening.status = ScreeningStatus.OPEN
+    screening.closed_at = None
+    audit.record("screening.opened", screening)
+    db.session.commit()
+
+
+def close_screening(screening: Screening) -> None:
+    """Stop new starts; links already sent show a clear "closed" page."""
+    screening.status = ScreeningStatus.CLOSED
+    screening.closed_at = utcnow()
+    audit.record("screening.closed", screening)
+    db.session.commit()
+
+
+def duplicate_screening(
+    screening: Screening, author: User, *, as_template: bool = False, title: str | None = None
+) -> Screening:
+    """A draft copy (or a template) with the same questions and rubric, and no candidates."""
+    if title is None:
+        title = screening.title if screening.is_template else f"{screening.title} (copy)"
+    copy = Screening(
+        org_id=screening.org_id,
+        created_by=author,
+        title=title[:200],
+        role_description=screening.role_description,
+        intro=screening.intro,
+        deadline_days=screening.deadline_days,
+        blind_review=screening.blind_review,
+        anonymize_candidates=screening.anonymize_candidates,
+        is_template=as_template,
+        status=ScreeningStatus.DRAFT,
+    )
+    copy.questions = [
+        Question(
+            position=q.position,
+            prompt=q.prompt,
+            think_seconds=q.think_seconds,
+            answer_seconds=q.answer_seconds,
+            max_retakes=q.max_retakes,
+            is_practice=q.is_practice,
+        )
+        for q in screening.questions
+    ]
+    if screening.rubric is not None:
+        copy.rubric = Rubric(
+            name=screening.rubric.name,
+            criteria=[
+                Criterion(
+                    position=c.position,
+                    name=c.name,
+                    description=c.description,
+                    weight=c.weight,
+                    **{f"level_{n}": text for n, text in c.levels},
+                )
+                for c in screening.rubric.criteria
+            ],
+        )
+    db.session.add(copy)
+    db.session.flush()
+    audit.record(
+        "screening.duplicated", copy, source_id=screening.id, as_template=as_template
+    )
+    db.session.commit()
+    return copy
+
+
+# --- questions --------------------------------------------------------------------------------
+
+
+def _renumber(screening: Screening) -> None:
+    """Keep the practice question first and positions 0..n-1 without gaps."""
+    ordered = sorted(screening.questions, key=lambda q: (not q.is_practice, q.position, q.id or 0))
+    for index, question in enumerate(ordered):
+        question.position = index
+    screening.questions.sort(key=lambda q: q.position)
+
+
+def _check_question(
+    screening: Screening, is_practice: bool, answer_seconds: int, exclude: Question | None
+) -> None:
+    if not ANSWER_SECONDS_MIN <= answer_seconds <= ANSWER_SECONDS_MAX:
+        raise RecruitingError(
+            f"Answer time must be between {ANSWER_SECONDS_MIN} and {ANSWER_SECONDS_MAX} seconds."
+        )
+    if is_practice and any(q.is_practice and q is not exclude for q in screening.questions):
+        raise RecruitingError("A screening has at most one practice question.")
+
+
+def add_question(screening: Screening, **fields) -> Question:
+    _check_question(screening, fields.get("is_practice", False), fields["answer_seconds"], None)
+    question = Question(position=len(screening.questions), **fields)
+    screening.questions.append(question)
+    _renumber(screening)
+    db.session.flush()
+    audit.record("question.added", screening, question_id=question.id)
+    db.session.commit()
+    return question
+
+
+def update_question(question: Question, **fields) -> None:
+    screening = question.screening
+    _check_question(
+        screening, fields.get("is_practice", question.is_practice), fields["answer_seconds"],
+        question,
+    )
+    for name, value in fields.items():
+        setattr(question, name, value)
+    _renumber(screening)
+    audit.record("question.updated", screening, question_id=question.id)
+    db.session.commit()
+
+
+def delete_question(question: Question) -> None:
+    screening = question.screening
+    screening.questions.remove(question)
+    _renumber(screening)
+    audit.record("question.deleted", screening, question_id=question.id)
+    db.session.commit()
+
+
+def move_question(question: Question, offset: int) -> None:
+    """Move a question up (-1) or down (+1) among the non-practice questions."""
+    screening = question.screening
+    if question.is_practice:
+        raise RecruitingError("The practice question always comes first.")
+    ordered = [q for q in screening.questions if not q.is_practice]
+    index = ordered.index(question)
+    target = index + offset
+    if not 0 <= target < len(ordered):
+        return
+    ordered[index], ordered[target] = ordered[target], ordered[index]
+    base = len(screening.questions) - len(ordered)
+    for position, q in enumerate(ordered, start=base):
+        q.position = position
+    screening.questions.sort(key=lambda q: q.position)
+    audit.record("question.moved", screening, question_id=question.id, offset=offset)
+    db.session.commit()
+
+
+def question_in_screening_or_none(screening: Screening, question_id: int) -> Question | None:
+    return next((q for q in screening.questions if q.id == question_id), None)
+
+
+# --- rubric -----------------------------------------------------------------------------------
+
+
+def scoring_started(screening: Screening) -> bool:
+    if screening.rubric is None:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Score.id))
+            .join(Criterion, Score.criterion_id == Criterion.id)
+            .where(Criterion.rubric_id == screening.rubric.id)
+        )
+        > 0
+    )
+
+
+def _rubric_editable(screening: Screening) -> Rubric:
+    if scoring_started(screening):
+        raise RecruitingError(
+            "Reviewers have already scored against this rubric, so it can no longer change. "
+            "Duplicate the screening to use a different rubric."
+        )
+    if screening.rubric is None:
+        screening.rubric = Rubric(name="Rubric")
+        db.session.flush()
+    return screening.rubric
+
+
+def add_criterion(screening: Screening, **fields) -> Criterion:
+    rubric = _rubric_editable(screening)
+    criterion = Criterion(position=len(rubric.criteria), **fields)
+    rubric.criteria.append(criterion)
+    db.session.flush()
+    audit.record("criterion.added", screening, criterion_id=criterion.id)
+    db.session.commit()
+    return criterion
+
+
+def update_criterion(criterion: Criterion, **fields) -> None:
+    screening = criterion.rubric.screening
+    _rubric_editable(screening)
+    for name, value in fields.items():
+        setattr(criterion, name, value)
+    audit.record("criterion.updated", screening, criterion_id=criterion.id)
+    db.session.commit()
+
+
+def delete_criterion(criterion: Criterion) -> None:
+    screening = criterion.rubric.screening
+    rubric = _rubric_editable(screening)
+    rubric.criteria.remove(criterion)
+    for index, c in enumerate(rubric.criteria):
+        c.position = index
+    audit.record("criterion.deleted", screening, criterion_id=criterion.id)
+    db.session.commit()
+
+
+def criterion_in_screening_or_none(screening: Screening, criterion_id: int) -> Criterion | None:
+    if screening.rubric is None:
+        return None
+    return next((c for c in screening.rubric.criteria if c.id == criterion_id), None)
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+def _token_key() -> str:
+    return tokens.signing_key(
+        current_app.config["SECRET_KEY"], current_app.config.get("INVITATION_TOKEN_KEY")
+    )
+
+
+def candidate_link(invitation: Invitation) -> str:
+    """The candidate's personal link (rebuilt from the server key; never stored)."""
+    token = tokens.link_token(_token_key(), invitation.id, invitation.token_nonce)
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/i/{token}"
+
+
+def _set_new_token(invitation: Invitation) -> None:
+    invitation.token_nonce = tokens.new_nonce()
+    invitation.token_hash = tokens.token_hash(
+        tokens.link_token(_token_key(), invitation.id, invitation.token_nonce)
+    )
+
+
+def normalise_candidate_email(raw: str) -> str:
+    """A valid, normalised address, or RecruitingError with the reason."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise RecruitingError(f"not a valid email address ({error})") from error
+
+
+def _check_can_invite(screening: Screening) -> None:
+    if screening.is_template:
+        raise RecruitingError("Templates do not take candidates.")
+    if screening.status != ScreeningStatus.OPEN:
+        raise RecruitingError(
+            "This screening is not open for candidates. Open it first."
+            if screening.status == ScreeningStatus.DRAFT
+            else "This screening is closed."
+        )
+
+
+def _already_invited(screening: Screening, email: str) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(Invitation.id).where(
+                Invitation.screening_id == screening.id, Invitation.candidate_email == email
+            )
+        )
+        is not None
+    )
+
+
+def _new_invitation(screening: Screening, name: str, email: str) -> Invitation:
+    invitation = Invitation(
+        org_id=screening.org_id,
+        screening=screening,
+        candidate_name=name.strip()[:200],
+        candidate_email=email,
+        expires_at=utcnow() + timedelta(days=screening.deadline_days),
+        # A placeholder unique value until the id (needed for the token) exists.
+        token_hash=tokens.token_hash(tokens.new_nonce()),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    _set_new_token(invitation)
+    audit.record("invitation.created", invitation, email=email)
+    return invitation
+
+
+def invite(screening: Screening, name: str, email: str) -> Invitation:
+    """Invite one candidate and queue the invitation email."""
+    _check_can_invite(screening)
+    if not name.strip():
+        raise RecruitingError("The candidate's name is required.")
+    email = normalise_candidate_email(email)
+    if _already_invited(screening, email):
+        raise RecruitingError(f"{email} is already invited to this screening.")
+    invitation = _new_invitation(screening, name, email)
+    db.session.commit()
+    jobs.enqueue("email.invitation", invitation.id)
+    return invitation
+
+
+@dataclass
+class ImportResult:
+    invited: list[Invitation] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line number, email)
+
+
+def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RecruitingError("The file is not UTF-8 text. Save it as CSV (UTF-8).") from error
+    if "\x00" in text:
+        raise RecruitingError("The file is not a CSV text file.")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    return [(reader.line_num, row) for row in reader]
+
+
+def import_csv(screening: Screening, data: bytes) -> ImportResult:
+    """Invite every good row of a CSV (name, email); report bad rows and duplicates by line."""
+    _check_can_invite(screening)
+    rows = _csv_rows(data)
+    max_rows = current_app.config["CSV_MAX_ROWS"]
+    if len(rows) > max_rows + 1:
+        raise RecruitingError(f"The file has more than {max_rows} rows; split it.")
+    result = ImportResult()
+    name_col, email_col = 0, 1
+    if rows:
+        header = [cell.strip().lower() for cell in rows[0][1]]
+        if "email" in header or "e-mail" in header:
+            email_col = header.index("email") if "email" in header else header.index("e-mail")
+            name_col = next((i for i, h in enumerate(header) if "name" in h), 1 - email_col)
+            rows = rows[1:]
+    seen: set[str] = set()
+    for line, row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) <= max(name_col, email_col):
+            result.errors.append((line, "expected two columns: name, email"))
+            continue
+        name, raw_email = row[name_col].strip(), row[email_col].strip()
+        if not name:
+            result.errors.append((line, "the name is empty"))
+            continue
+        try:
+            email = normalise_candidate_email(raw_email)
+        except RecruitingError as error:
+            result.errors.append((line, f"{raw_email or '(empty)'}: {error}"))
+            continue
+        if email in seen or _already_invited(screening, email):
+            result.duplicates.append((line, email))
+            continue
+        seen.add(email)
+        result.invited.append(_new_invitation(screening, name, email))
+    audit.record(
+        "invitation.csv_import",
+        screening,
+        invited=len(result.invited),
+        errors=len(result.errors),
+        duplicates=len(result.duplicates),
+    )
+    db.session.commit()
+    for invitation in result.invited:
+        jobs.enqueue("email.invitation", invitation.id)
+    return result
+
+
+def invitation_in_screening_or_none(screening: Screening, invitation_id: int) -> Invitation | None:
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.screening_id != screening.id:
+        return None
+    return invitation
+
+
+def screening_invitations(screening: Screening) -> list[Invitation]:
     return list(
         db.session.scalars(
-            sa.select(Screening)
-            .where(Screening.org_id == org_id)
-            .order_by(Screening.created_at.desc())
+            sa.select(Invitation)
+            .where(Invitation.screening_id == screening.id)
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
         )
     )
 
 
+def refresh_expiry(invitation: Invitation, now: datetime | None = None) -> bool:
+    """Mark a live invitation expired once its deadline has passed; True if it changed."""
+    now = now or utcnow()
+    if invitation.status in LIVE_STATUSES and invitation.expires_at <= now:
+        invitation.status = InvitationStatus.EXPIRED
+        audit.record("invitation.expired", invitation, actor_label="system")
+        return True
+    return False
+
+
+def _live_status(invitation: Invitation) -> InvitationStatus:
+    """The status an invitation would have if its deadline had not passed."""
+    if invitation.completed_at:
+        return InvitationStatus.COMPLETED
+    if invitation.started_at:
+        return InvitationStatus.IN_PROGRESS
+    if invitation.opened_at:
+        return InvitationStatus.OPENED
+    return InvitationStatus.INVITED
+
+
+def resend(invitation: Invitation) -> None:
+    if invitation.status not in LIVE_STATUSES:
+        raise RecruitingError("Only a live invitation can be resent. Extend the deadline first.")
+    invitation.email_status = EmailStatus.PENDING
+    invitation.email_error = None
+    audit.record("invitation.resent", invitation)
+    db.session.commit()
+    jobs.enqueue("email.invitation", invitation.id)
+
+
+def extend_deadline(invitation: Invitation, new_expiry: datetime) -> None:
+    if invitation.status in (InvitationStatus.REVOKED, InvitationStatus.COMPLETED):
+        raise RecruitingError("This invitation is finished; its deadline cannot change.")
+    if new_expiry <= utcnow():
+        raise RecruitingError("The new deadline must be in the future.")
+    old = invitation.expires_at
+    invitation.expires_at = new_expiry
+    if invitation.status == InvitationStatus.EXPIRED:
+        invitation.status = _live_status(invitation)
+    # A new deadline deserves a new "deadline is near" reminder.
+    invitation.reminder_deadline_sent_at = None
+    audit.record(
+        "invitation.extended", invitation, old=old.isoformat(), new=new_expiry.isoformat()
+    )
+    db.session.commit()
+
+
+def set_accommodations(invitation: Invitation, **fields) -> None:
+    changes = {
+        name: [getattr(invitation, name), value]
+        for name, value in fields.items()
+        if getattr(invitation, name) != value
+    }
+    for name, value in fields.items():
+        setattr(invitation, name, value)
+    audit.record("invitation.accommodations", invitation, **changes)
+    db.session.commit()
+
+
+def revoke(invitation: Invitation) -> None:
+    if invitation.status == InvitationStatus.REVOKED:
+        return
+    invitation.status = InvitationStatus.REVOKED
+    invitation.revoked_at = utcnow()
+    audit.record("invitation.revoked", invitation)
+    db.session.commit()
+
+
+def regenerate_link(invitation: Invitation) -> str:
+    """Replace the link (the old one stops working) and return the new one."""
+    if invitation.status == InvitationStatus.REVOKED:
+        raise RecruitingError("This invitation is revoked.")
+    _set_new_token(invitation)
+    audit.record("invitation.link_regenerated", invitation)
+    db.session.commit()
+    return candidate_link(invitation)
+
+
+def reset_question(invitation: Invitation, interview_question: InterviewQuestion) -> None:
+    """Let the candidate answer one question again: its takes and kept answer are removed."""
+    if invitation.status == InvitationStatus.REVOKED:
+        raise RecruitingError("This invitation is revoked.")
+    interview_question.takes.clear()
+    interview_question.response = None
+    interview_question.revealed_at = None
+    if invitation.status == InvitationStatus.COMPLETED:
+        invitation.status = InvitationStatus.IN_PROGRESS
+        invitation.completed_at = None
+    audit.record(
+        "invitation.question_reset", invitation, position=interview_question.position
+    )
+    db.session.commit()
+
+
+# --- funnel and reminders ---------------------------------------------------------------------
+
+
 def funnel(screening: Screening) -> dict[str, int]:
-    """Invitation counts by status for one screening."""
-    rows = db.session.execute(
-        sa.select(Invitation.status, sa.func.count(Invitation.id))
-        .where(Invitation.screening_id == screening.id)
-        .group_by(Invitation.status)
+    """Cumulative counts: everyone invited, then how far they got."""
+    inv = Invitation
+    reviewed = (
+        sa.select(Review.invitation_id)
+        .where(Review.status == ReviewStatus.SUBMITTED)
+        .distinct()
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(inv.id),
+            sa.func.count(inv.opened_at),
+            sa.func.count(inv.started_at),
+            sa.func.count(inv.completed_at),
+            sa.func.count(sa.case((inv.id.in_(reviewed), inv.id))),
+            sa.func.count(sa.case((inv.status == InvitationStatus.EXPIRED, inv.id))),
+            sa.func.count(sa.case((inv.status == InvitationStatus.REVOKED, inv.id))),
+        ).where(inv.screening_id == screening.id)
+    ).one()
+    keys = ("invited", "opened", "started", "completed", "reviewed", "expired", "revoked")
+    return dict(zip(keys, row, strict=True))
+
+
+def _claim(invitation_id: int, column: sa.Column, now: datetime) -> bool:
+    """Set a reminder timestamp only if still unset: at most one reminder, even with races."""
+    result = db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == invitation_id, column.is_(None))
+        .values({column.key: now})
+    )
+    return result.rowcount == 1
+
+
+def send_due_reminders(now: datetime | None = None) -> dict[str, int]:
+    """Queue reminders that are due; expire invitations past their deadline.
+
+    - "start": REMINDER_START_AFTER_HOURS after the invitation, if not started yet;
+    - "deadline": REMINDER_BEFORE_EXPIRY_HOURS before expiry, if not completed.
+    Never after completion or revocation, at most once each.
+    """
+    now = now or utcnow()
+    config = current_app.config
+    expired = 0
+    for invitation in db.session.scalars(
+        sa.select(Invitation).where(
+            Invitation.status.in_(LIVE_STATUSES), Invitation.expires_at <= now
+        )
+    ):
+        expired += refresh_expiry(invitation, now)
+    db.session.commit()
+    open_screening_ids = sa.select(Screening.id).where(Screening.status == ScreeningStatus.OPEN)
+    start_due = db.session.scalars(
+        sa.select(Invitation.id).where(
+            Invitation.status.in_([InvitationStatus.INVITED, InvitationStatus.OPENED]),
+            Invitation.screening_id.in_(open_screening_ids),
+            Invitation.reminder_start_sent_at.is_(None),
+            Invitation.created_at <= now - timedelta(hours=config["REMINDER_START_AFTER_HOURS"]),
+            Invitation.expires_at > now,
+        )
     ).all()
-    counts = {status.value: 0 for status in InvitationStatus}
-    counts.update({status.value: n for status, n in rows})
-    return counts
+    deadline_due = db.session.scalars(
+        sa.select(Invitation.id).where(
+            Invitation.status.in_(LIVE_STATUSES),
+            Invitation.screening_id.in_(open_screening_ids),
+            Invitation.reminder_deadline_sent_at.is_(None),
+            Invitation.expires_at > now,
+            Invitation.expires_at
+            <= now + timedelta(hours=config["REMINDER_BEFORE_EXPIRY_HOURS"]),
+        )
+    ).all()
+    sent = {"start": 0, "deadline": 0, "expired": expired}
+    for invitation_id in start_due:
+        if _claim(invitation_id, Invitation.reminder_start_sent_at, now):
+            db.session.commit()
+            jobs.enqueue("email.reminder_start", invitation_id)
+            sent["start"] += 1
+    for invitation_id in deadline_due:
+        if _claim(invitation_id, Invitation.reminder_deadline_sent_at, now):
+            db.session.commit()
+            jobs.enqueue("email.reminder_deadline", invitation_id)
+            sent["deadline"] += 1
+    db.session.commit()
+    return sent

@@ -1,0 +1,1 @@
+"""The candidate's side: tokenized links, consent, the interview."""

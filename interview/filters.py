@@ -1,0 +1,38 @@
+"""Jinja filters for dates and durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask
+
+
+def deadline(value: datetime | None) -> str:
+    """'Tuesday 1 December 2026, 17:00 UTC': unambiguous in any country."""
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return f"{value:%A} {value.day} {value:%B %Y, %H:%M} UTC"
+
+
+def short_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def duration(seconds: int | float | None) -> str:
+    """'45 s', '2 min', '2 min 30 s'."""
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min" + (f" {rest} s" if rest else "")
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["deadline"] = deadline
+    app.jinja_env.filters["short_datetime"] = short_datetime
+    app.jinja_env.filters["duration"] = duration
