@@ -131,7 +131,9 @@ class ExtendForm(FlaskForm):
 
 class AccommodationsForm(FlaskForm):
     extra_time_percent = IntegerField(
-        "Extra time (%)", default=0, validators=[NumberRange(min=0, max=300)],
+        "Extra time (%)",
+        default=0,
+        validators=[NumberRange(min=0, max=300)],
         description="Added to every think and answer time.",
     )
     extra_think_seconds = IntegerField(

@@ -29,11 +29,23 @@ bp = Blueprint("recruiter", __name__, url_prefix="/screenings")
 
 MANAGERS = (Role.ADMIN, Role.RECRUITER)
 SCREENING_FIELDS = (
-    "title", "role_description", "intro", "deadline_days", "blind_review", "anonymize_candidates"
+    "title",
+    "role_description",
+    "intro",
+    "deadline_days",
+    "blind_review",
+    "anonymize_candidates",
 )
 QUESTION_FIELDS = ("prompt", "think_seconds", "answer_seconds", "max_retakes", "is_practice")
 CRITERION_FIELDS = (
-    "name", "description", "weight", "level_1", "level_2", "level_3", "level_4", "level_5"
+    "name",
+    "description",
+    "weight",
+    "level_1",
+    "level_2",
+    "level_3",
+    "level_4",
+    "level_5",
 )
 
 
@@ -181,9 +193,7 @@ def duplicate_screening(screening_id: int):
         as_template=form.as_template.data,
         title=form.title.data or None,
     )
-    flash(
-        "Saved as a template." if copy.is_template else "Copy created as a draft.", "success"
-    )
+    flash("Saved as a template." if copy.is_template else "Copy created as a draft.", "success")
     return redirect(url_for("recruiter.edit_screening", screening_id=copy.id))
 
 
@@ -434,9 +444,7 @@ def extend_invitation(screening_id: int, invitation_id: int):
     )
 
 
-@bp.route(
-    "/<int:screening_id>/invitations/<int:invitation_id>/accommodations", methods=["POST"]
-)
+@bp.route("/<int:screening_id>/invitations/<int:invitation_id>/accommodations", methods=["POST"])
 @roles_required(*MANAGERS)
 def accommodations(screening_id: int, invitation_id: int):
     screening = get_in_org_or_404(Screening, screening_id)
@@ -529,8 +537,6 @@ def outbox():
         abort(404)
     org_header = str(current_user.org_id)
     messages = [
-        (name, msg)
-        for name, msg in backend.messages()
-        if msg.get("X-Interview-Org") == org_header
+        (name, msg) for name, msg in backend.messages() if msg.get("X-Interview-Org") == org_header
     ]
     return render_template("recruiter/outbox.html", messages=messages)

@@ -134,9 +134,7 @@ def duplicate_screening(
         )
     db.session.add(copy)
     db.session.flush()
-    audit.record(
-        "screening.duplicated", copy, source_id=screening.id, as_template=as_template
-    )
+    audit.record("screening.duplicated", copy, source_id=screening.id, as_template=as_template)
     db.session.commit()
     return copy
 
@@ -177,7 +175,9 @@ def add_question(screening: Screening, **fields) -> Question:
 def update_question(question: Question, **fields) -> None:
     screening = question.screening
     _check_question(
-        screening, fields.get("is_practice", question.is_practice), fields["answer_seconds"],
+        screening,
+        fields.get("is_practice", question.is_practice),
+        fields["answer_seconds"],
         question,
     )
     for name, value in fields.items():
@@ -494,9 +494,7 @@ def extend_deadline(invitation: Invitation, new_expiry: datetime) -> None:
         invitation.status = _live_status(invitation)
     # A new deadline deserves a new "deadline is near" reminder.
     invitation.reminder_deadline_sent_at = None
-    audit.record(
-        "invitation.extended", invitation, old=old.isoformat(), new=new_expiry.isoformat()
-    )
+    audit.record("invitation.extended", invitation, old=old.isoformat(), new=new_expiry.isoformat())
     db.session.commit()
 
 
@@ -541,9 +539,7 @@ def reset_question(invitation: Invitation, interview_question: InterviewQuestion
     if invitation.status == InvitationStatus.COMPLETED:
         invitation.status = InvitationStatus.IN_PROGRESS
         invitation.completed_at = None
-    audit.record(
-        "invitation.question_reset", invitation, position=interview_question.position
-    )
+    audit.record("invitation.question_reset", invitation, position=interview_question.position)
     db.session.commit()
 
 
@@ -617,8 +613,7 @@ def send_due_reminders(now: datetime | None = None) -> dict[str, int]:
             Invitation.screening_id.in_(open_screening_ids),
             Invitation.reminder_deadline_sent_at.is_(None),
             Invitation.expires_at > now,
-            Invitation.expires_at
-            <= now + timedelta(hours=config["REMINDER_BEFORE_EXPIRY_HOURS"]),
+            Invitation.expires_at <= now + timedelta(hours=config["REMINDER_BEFORE_EXPIRY_HOURS"]),
         )
     ).all()
     sent = {"start": 0, "deadline": 0, "expired": expired}
