@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import click
@@ -13,6 +14,7 @@ from . import demo, jobs
 from .admin import services as accounts
 from .extensions import db
 from .models import Organization, Role
+from .recruiter import services as recruiting
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 jobs_cli = AppGroup("jobs", help="Inspect and repair background jobs.")
@@ -74,6 +76,35 @@ def reconcile_command(stale_minutes: int) -> None:
     click.echo(f"Re-queued {len(resent)} job(s).")
     for run in resent:
         click.echo(f"  {run.id} {run.name}{tuple(run.args)}")
+
+
+def run_periodic_tasks() -> dict[str, int]:
+    """One pass of the periodic work: due reminders, expiries, lost jobs."""
+    sent = recruiting.send_due_reminders()
+    sent["requeued_jobs"] = len(jobs.reconcile())
+    return sent
+
+
+@jobs_cli.command("tick")
+def tick_command() -> None:
+    """Run the periodic work once (reminders, expiries, reconcile)."""
+    click.echo(" ".join(f"{k}={v}" for k, v in run_periodic_tasks().items()))
+
+
+@jobs_cli.command("scheduler")
+@click.option("--interval", default=60, show_default=True, type=int, help="Seconds.")
+def scheduler_command(interval: int) -> None:
+    """Run the periodic work forever, every --interval seconds (one per deployment is enough;
+    more are harmless: every reminder is claimed atomically)."""
+    while True:
+        try:
+            result = run_periodic_tasks()
+            if any(result.values()):
+                click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
+        except Exception as error:  # keep ticking: one bad pass must not stop reminders
+            db.session.rollback()
+            current_app.logger.exception("periodic tasks failed: %s", error)
+        time.sleep(interval)
 
 
 def register(app: Flask) -> None:

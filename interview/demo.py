@@ -11,7 +11,19 @@ import sqlalchemy as sa
 
 from .admin import services as accounts
 from .extensions import db
-from .models import Criterion, Organization, Question, Role, Rubric, Screening, ScreeningStatus
+from .models import (
+    Criterion,
+    Invitation,
+    Organization,
+    Question,
+    Role,
+    Rubric,
+    Screening,
+    ScreeningStatus,
+)
+from .recruiter import services as recruiting
+
+DEMO_CANDIDATE = ("Casey Candidate", "casey@candidate.example")
 
 DEMO_ORG = "Acme Robotics (demo)"
 DEMO_USERS = [
@@ -43,8 +55,9 @@ def ensure_demo(instance_path: str) -> bool:
     for role, name, email in DEMO_USERS:
         user, password = accounts.create_user(org, name=name, email=email, role=role)
         credentials.append({"role": role.value, "email": user.email, "password": password})
-    _sample_screening(org)
+    screening = _sample_screening(org)
     db.session.commit()
+    recruiting.invite(screening, *DEMO_CANDIDATE)
     # Passwords are stored hashed; the demo keeps a private copy so `make run` can print them.
     path = _credentials_path(instance_path)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -60,6 +73,12 @@ def describe(instance_path: str) -> str:
     lines = ["Demo accounts (sign in at http://127.0.0.1:5000/login):"]
     for entry in json.loads(path.read_text()):
         lines.append(f"  {entry['role']:<10} {entry['email']:<26} {entry['password']}")
+    candidate = db.session.scalar(
+        sa.select(Invitation).where(Invitation.candidate_email == DEMO_CANDIDATE[1])
+    )
+    if candidate is not None:
+        lines.append(f"Demo candidate ({candidate.candidate_name}), status {candidate.status}:")
+        lines.append(f"  {recruiting.candidate_link(candidate)}")
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from interview.extensions import db
-from interview.models import Organization, Role, Screening, User
+from interview.models import Invitation, Organization, Role, Screening, User
 
 from .conftest import sign_in
 
@@ -23,11 +23,11 @@ def test_demo_is_idempotent_and_its_accounts_work(app, runner):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     assert "Demo data created." in first.output
-    counts = (_count(Organization), _count(User), _count(Screening))
-    assert counts == (1, 4, 1)
+    counts = (_count(Organization), _count(User), _count(Screening), _count(Invitation))
+    assert counts == (1, 4, 1, 1)
     second = runner.invoke(args=["demo"])
     assert "already present" in second.output
-    assert (_count(Organization), _count(User), _count(Screening)) == counts
+    assert (_count(Organization), _count(User), _count(Screening), _count(Invitation)) == counts
     credentials = json.loads((Path(app.instance_path) / "demo_accounts.json").read_text())
     assert {c["role"] for c in credentials} == {r.value for r in Role}
     for entry in credentials:
@@ -35,6 +35,16 @@ def test_demo_is_idempotent_and_its_accounts_work(app, runner):
         client = app.test_client()
         assert sign_in(client, entry["email"], entry["password"]).status_code == 302
     assert (Path(app.instance_path) / "demo_accounts.json").stat().st_mode & 0o077 == 0
+    # The demo candidate's link is printed and opens the candidate's page.
+    link = next(line.strip() for line in second.output.splitlines() if "/i/" in line)
+    page = app.test_client().get(link[link.index("/i/") :])
+    assert page.status_code == 200 and "Hello Casey Candidate" in page.get_data(as_text=True)
+
+
+def test_tick_runs_reminders_and_reconcile(runner, org):
+    result = runner.invoke(args=["jobs", "tick"])
+    assert result.exit_code == 0, result.output
+    assert "start=0 deadline=0 expired=0 requeued_jobs=0" in result.output
 
 
 def test_create_admin_makes_an_organisation_and_its_admin(app, runner):
