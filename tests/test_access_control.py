@@ -20,6 +20,7 @@ from .factories import OrgWithStaff
 ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int]] = {
     "screening_id": lambda o: o.screening.id,
     "user_id": lambda o: o.spare.id,
+    "asset_id": lambda o: o.asset.id,
 }
 
 

@@ -9,6 +9,7 @@ the claim and become visible in one transaction that also checks the claim is st
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import mimetypes
 import secrets
@@ -16,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from flask import Response, current_app, redirect, request, send_file
@@ -506,6 +507,48 @@ def reconcile_takes(stale_after: timedelta) -> list[Take]:
 # --- delivery -------------------------------------------------------------------------------
 
 
+class _OpenOnRead(io.RawIOBase):
+    """A stored object opened only when the response body is first read or seeked, so a
+    response that is never sent (HEAD, a client that hangs up) holds no open file."""
+
+    def __init__(self, storage: Storage, key: str) -> None:
+        super().__init__()
+        self._storage = storage
+        self._key = key
+        self._file: IO[bytes] | None = None
+
+    def _opened(self) -> IO[bytes]:
+        if self._file is None:
+            self._file = self._storage.open(self._key)
+        return self._file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._opened().read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._opened().read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._opened().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._opened().tell() if self._file is not None else 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        super().close()
+
+
 def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
     """Serve one asset to someone already authorised: HTTP Range (206/416), ETag, private
     caching; for object storage, a redirect to a short-lived presigned URL instead."""
@@ -517,9 +560,9 @@ def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
         return response
     try:
         size = storage.size(asset.storage_key)
-        stream = storage.open(asset.storage_key)
     except NotStored as error:
         raise NotFound() from error
+    stream = _OpenOnRead(storage, asset.storage_key)
     suffix = mimetypes.guess_extension(asset.content_type) or ""
     response = send_file(
         stream,
