@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from . import demo, jobs
 from .admin import services as accounts
 from .extensions import db
+from .media import services as media
 from .models import Organization, Role
 from .recruiter import services as recruiting
 
@@ -76,6 +77,10 @@ def reconcile_command(stale_minutes: int) -> None:
     click.echo(f"Re-queued {len(resent)} job(s).")
     for run in resent:
         click.echo(f"  {run.id} {run.name}{tuple(run.args)}")
+    takes = media.reconcile_takes(timedelta(minutes=stale_minutes))
+    click.echo(f"Re-queued {len(takes)} take(s) stuck in uploaded/processing.")
+    for take in takes:
+        click.echo(f"  take {take.id}")
 
 
 def run_periodic_tasks() -> dict[str, int]:

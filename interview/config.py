@@ -41,6 +41,20 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "REDIS_URL": redis_url,
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
         "STORAGE_BACKEND": env.get("STORAGE_BACKEND", "local"),
+        # S3-compatible storage; credentials are AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (boto3).
+        "S3_BUCKET": env.get("S3_BUCKET") or None,
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": env.get("S3_REGION") or None,
+        "MEDIA_URL_EXPIRES_SECONDS": int(env.get("MEDIA_URL_EXPIRES_SECONDS", "300")),
+        # Media processing: grace beyond the answer limit, output size and quality, timeouts.
+        "MEDIA_GRACE_SECONDS": int(env.get("MEDIA_GRACE_SECONDS", "5")),
+        "MEDIA_MAX_HEIGHT": int(env.get("MEDIA_MAX_HEIGHT", "720")),
+        "MEDIA_CRF": int(env.get("MEDIA_CRF", "23")),
+        "MEDIA_PRESET": env.get("MEDIA_PRESET", "veryfast"),
+        "MEDIA_JOB_BASE_TIMEOUT": int(env.get("MEDIA_JOB_BASE_TIMEOUT", "120")),
+        "MEDIA_JOB_SECONDS_PER_SECOND": float(env.get("MEDIA_JOB_SECONDS_PER_SECOND", "4")),
+        "MEDIA_MAX_ATTEMPTS": int(env.get("MEDIA_MAX_ATTEMPTS", "8")),
+        "MEDIA_STALE_MINUTES": int(env.get("MEDIA_STALE_MINUTES", "10")),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         # Mail: "outbox" writes messages under instance/outbox; "smtp" sends them.
         "MAIL_BACKEND": env.get("MAIL_BACKEND", "outbox"),

@@ -44,6 +44,8 @@ class JobSpec:
 # Named jobs. Areas add theirs here, so this module stays the only one that knows RQ.
 _EMAIL_RETRIES = (30, 120, 600)
 JOBS: dict[str, JobSpec] = {
+    # Timeout here is a floor: media.services passes one proportional to the answer's length.
+    "process_take": JobSpec("media", "interview.media.jobs.process_take", 600, (10, 60, 300)),
     "email.invitation": JobSpec(
         "emails", "interview.recruiter.jobs.send_invitation", 60, _EMAIL_RETRIES
     ),
@@ -115,6 +117,12 @@ def enqueue(name: str, *ids: int, timeout: int | None = None) -> JobRun:
     db.session.add(run)
     _push(run, spec, timeout)
     return run
+
+
+def current_job_id() -> str | None:
+    """The RQ job id this code runs under, or None outside a worker (for claims and logs)."""
+    job = get_current_job()
+    return job.id if job else None
 
 
 def execute(target: str, *ids: int) -> Any:

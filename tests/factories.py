@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,17 +12,22 @@ from flask import current_app
 
 from interview import tokens
 from interview.extensions import db
+from interview.media.storage import get_storage
 from interview.models import (
+    AssetKind,
     Criterion,
     InterviewQuestion,
     Invitation,
     InvitationStatus,
+    MediaAsset,
     Organization,
     Question,
     Role,
     Rubric,
     Screening,
     ScreeningStatus,
+    Take,
+    TakeStatus,
     User,
     utcnow,
 )
@@ -35,6 +43,7 @@ class OrgWithStaff:
     spare: User  # an extra account that tests may change without affecting the role users
     invitation: Invitation  # a candidate who has started the screening
     token: str  # that candidate's link token
+    asset: MediaAsset  # a stored poster of a candidate's take, for the media routes
 
 
 def user(org: Organization, role: Role, email: str | None = None, name: str | None = None) -> User:
@@ -133,5 +142,67 @@ def org_with_staff(name: str) -> OrgWithStaff:
     s = screening(org)
     db.session.flush()
     inv, token = invitation(s, email=f"casey@{org.slug}.example", started=True)
+    asset = stored_asset(take(s), AssetKind.POSTER, b"\xff\xd8 a poster \xff\xd9", "image/jpeg")
     db.session.commit()
-    return OrgWithStaff(org=org, users=users, screening=s, spare=spare, invitation=inv, token=token)
+    return OrgWithStaff(
+        org=org, users=users, screening=s, spare=spare, invitation=inv, token=token, asset=asset
+    )
+
+
+def take(
+    s: Screening,
+    *,
+    answer_seconds: int = 60,
+    extra_answer_seconds: int = 0,
+    extra_time_percent: int = 0,
+    audio_only: bool = False,
+    status: TakeStatus = TakeStatus.RECORDING,
+) -> Take:
+    """A candidate's take at one interview question of screening ``s`` (a new invitation)."""
+    db.session.flush()
+    invitation = Invitation(
+        org_id=s.org_id,
+        screening=s,
+        candidate_name="Casey Candidate",
+        candidate_email=f"casey-{secrets.token_hex(4)}@example.com",
+        token_hash=hashlib.sha256(secrets.token_bytes(16)).hexdigest(),
+        expires_at=utcnow() + timedelta(days=7),
+        extra_answer_seconds=extra_answer_seconds,
+        extra_time_percent=extra_time_percent,
+        audio_only_allowed=audio_only,
+        # A take exists, so this candidate has started.
+        status=InvitationStatus.IN_PROGRESS,
+        opened_at=utcnow(),
+        started_at=utcnow(),
+    )
+    question = InterviewQuestion(
+        invitation=invitation,
+        position=1,
+        prompt="Tell us about yourself",
+        think_seconds=30,
+        answer_seconds=answer_seconds,
+        max_retakes=1,
+    )
+    t = Take(question=question, attempt=1, status=status, audio_only=audio_only)
+    db.session.add_all([invitation, question, t])
+    db.session.flush()
+    return t
+
+
+def stored_asset(t: Take, kind: AssetKind, data: bytes, content_type: str) -> MediaAsset:
+    """An asset of take ``t`` whose bytes are really in the app's storage."""
+    org_id = t.question.invitation.org_id
+    key = f"orgs/{org_id}/takes/{t.id}/{secrets.token_hex(16)}"
+    get_storage().save(key, io.BytesIO(data))
+    asset = MediaAsset(
+        org_id=org_id,
+        take_id=t.id,
+        kind=kind,
+        storage_key=key,
+        content_type=content_type,
+        size_bytes=len(data),
+        checksum_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    db.session.add(asset)
+    db.session.flush()
+    return asset

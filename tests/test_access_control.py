@@ -48,6 +48,7 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "invitation_id": lambda o: o.invitation.id,
     "interview_question_id": lambda o: o.invitation.questions[1].id,
     "token": lambda o: o.token,
+    "asset_id": lambda o: o.asset.id,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -156,6 +156,15 @@ class Take(TimestampMixin, db.Model):
     flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     rq_job_id: Mapped[str | None] = mapped_column(sa.String(64))
     processing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Media processing: the worker holding the take (a claim taken by a conditional UPDATE),
+    # how many claims were made, and what processing found.
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
+    processing_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    duration_ms: Mapped[int | None] = mapped_column()
+    media_summary: Mapped[dict[str, Any]] = mapped_column(
+        sa.JSON, default=dict, server_default=sa.text("'{}'")
+    )
 
     question: Mapped[InterviewQuestion] = relationship(back_populates="takes")
     assets: Mapped[list[MediaAsset]] = relationship(

@@ -1,7 +1,7 @@
 """invitation link nonce and email attempts
 
 Revision ID: f43d659fabec
-Revises: 72ea8fa3938c
+Revises: 677ca967abc7
 Create Date: 2026-11-24
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f43d659fabec'
-down_revision = '72ea8fa3938c'
+down_revision = '677ca967abc7'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Media: storage, probing, transcoding, processing jobs and authorised streaming of takes."""

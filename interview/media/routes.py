@@ -1,0 +1,35 @@
+"""Staff playback and download of media, through the app (Range, ETag) or a presigned URL."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from .. import audit
+from ..extensions import db
+from ..models import MediaAsset, Role
+from ..security import get_in_org_or_404, roles_required
+from . import services
+
+bp = Blueprint("media", __name__, url_prefix="/media")
+
+STAFF_WHO_MAY_WATCH = (Role.ADMIN, Role.RECRUITER, Role.REVIEWER, Role.HR)
+
+
+@bp.route("/assets/<int:asset_id>")
+@roles_required(*STAFF_WHO_MAY_WATCH)
+def asset(asset_id: int):
+    """Stream (or, with ``?download=1``, download) one asset of the signed-in staff's org."""
+    media = get_in_org_or_404(MediaAsset, asset_id)
+    download = request.args.get("download") == "1"
+    response = services.send_asset(media, as_attachment=download)
+    if response.status_code in (200, 206, 302) and services.is_new_viewing(
+        request.headers.get("Range")
+    ):
+        audit.record(
+            "media.download" if download else "media.stream",
+            media,
+            kind=media.kind.value,
+            take_id=media.take_id,
+        )
+        db.session.commit()
+    return response

@@ -1,0 +1,595 @@
+"""Take processing rules: storing originals, claiming, processing, recovery sweep, delivery.
+
+The database is the source of truth. A worker may only work on a take it has *claimed* with a
+conditional UPDATE (``uploaded`` → ``processing`` with a fresh claim token), so several workers
+on one Redis never process one take at the same time; outputs are written under keys named by
+the claim and become visible in one transaction that also checks the claim is still held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import mimetypes
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+from flask import Response, current_app, redirect, request, send_file
+from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
+
+from .. import jobs
+from ..extensions import db
+from ..models import AssetKind, JobRun, JobStatus, MediaAsset, Take, TakeStatus, utcnow
+from . import probe, transcode
+from .storage import NotStored, Storage, get_storage
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "process_take"
+STILL_TRYING = "processing kept failing"
+NO_ORIGINAL = "no recording was uploaded"
+
+_SUFFIXES = {
+    "video/webm": ".webm",
+    "audio/webm": ".webm",
+    "video/x-matroska": ".mkv",
+    "video/mp4": ".mp4",
+    "audio/mp4": ".m4a",
+    "video/quicktime": ".mov",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of ``process`` did, for the job's log and the tests."""
+
+    take_id: int
+    status: str  # "ready", "failed", "skipped"
+    detail: str = ""
+
+
+# --- keys and limits ------------------------------------------------------------------------
+
+
+def take_org_id(take: Take) -> int:
+    return take.question.invitation.org_id
+
+
+def storage_key(take: Take, name: str, suffix: str) -> str:
+    """An opaque key: the organisation and take, then a name nobody can guess."""
+    return f"orgs/{take_org_id(take)}/takes/{take.id}/{name}{suffix}"
+
+
+def _output_keys(take: Take, claim_token: str, audio_only: bool) -> tuple[str, str]:
+    """Keys of one claim's outputs (known from the token, so a dead claim's can be removed)."""
+    return (
+        storage_key(take, claim_token, ".m4a" if audio_only else ".mp4"),
+        storage_key(take, claim_token, ".jpg"),
+    )
+
+
+def answer_limit_seconds(take: Take) -> float:
+    """The longest answer accepted: the question's answer time plus the candidate's
+    accommodations (extra seconds and extra percent) plus a grace for network delay."""
+    question = take.question
+    invitation = question.invitation
+    base = question.answer_seconds * (1 + invitation.extra_time_percent / 100)
+    grace = current_app.config["MEDIA_GRACE_SECONDS"]
+    return base + invitation.extra_answer_seconds + grace
+
+
+def job_timeout(take: Take) -> int:
+    """Seconds a processing job may run: proportional to the longest answer it can get."""
+    config = current_app.config
+    per_second = config["MEDIA_JOB_SECONDS_PER_SECOND"]
+    return int(config["MEDIA_JOB_BASE_TIMEOUT"] + per_second * answer_limit_seconds(take))
+
+
+def encode_settings() -> transcode.EncodeSettings:
+    config = current_app.config
+    return transcode.EncodeSettings(
+        max_height=config["MEDIA_MAX_HEIGHT"],
+        crf=config["MEDIA_CRF"],
+        preset=config["MEDIA_PRESET"],
+    )
+
+
+def asset_of(take: Take, kind: AssetKind) -> MediaAsset | None:
+    return db.session.scalar(
+        sa.select(MediaAsset).where(MediaAsset.take_id == take.id, MediaAsset.kind == kind)
+    )
+
+
+# --- upload hand-over -----------------------------------------------------------------------
+
+
+def _sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def store_original(take: Take, local_path: str | Path, content_type: str) -> MediaAsset:
+    """Put a fully received upload into storage as the take's ORIGINAL asset.
+
+    Adds (or replaces) the asset row in the session; the caller commits, with its own change
+    (typically the take becoming ``uploaded``), then calls ``enqueue_processing``.
+    """
+    content_type = content_type.split(";")[0].strip().lower() or "application/octet-stream"
+    key = storage_key(take, secrets.token_hex(16), _SUFFIXES.get(content_type, ".bin"))
+    storage = get_storage()
+    size = storage.save_file(key, local_path)
+    asset = asset_of(take, AssetKind.ORIGINAL) if take.id else None
+    old_key = asset.storage_key if asset else None
+    if asset is None:
+        asset = MediaAsset(org_id=take_org_id(take), take=take, kind=AssetKind.ORIGINAL)
+        db.session.add(asset)
+    asset.storage_key = key
+    asset.content_type = content_type
+    asset.size_bytes = size
+    asset.checksum_sha256 = _sha256(local_path)
+    take.content_type = content_type
+    take.checksum_sha256 = asset.checksum_sha256
+    db.session.flush()
+    if old_key and old_key != key:
+        storage.delete(old_key)
+    return asset
+
+
+def enqueue_processing(take: Take) -> JobRun:
+    """Queue ``process_take`` for an uploaded take, with a timeout fitted to its length."""
+    run = jobs.enqueue(JOB_NAME, take.id, timeout=job_timeout(take))
+    # Informational until a worker claims it; never overwrite the id of a claim in progress.
+    db.session.execute(
+        sa.update(Take)
+        .where(Take.id == take.id, Take.status == TakeStatus.UPLOADED)
+        .values(rq_job_id=run.rq_job_id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return run
+
+
+def submit_for_processing(take: Take) -> JobRun:
+    """The upload is complete: mark the take ``uploaded`` and queue its processing."""
+    if take.status not in (TakeStatus.RECORDING, TakeStatus.UPLOADED):
+        raise ValueError(f"take {take.id} is {take.status}, not waiting for processing")
+    take.status = TakeStatus.UPLOADED
+    db.session.commit()
+    return enqueue_processing(take)
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+
+def _claim_is_dead(take: Take, job_id: str | None) -> bool:
+    """May a new job take over this ``processing`` take from whoever claimed it?
+
+    Yes when the claim was made by this very RQ job (RQ retried it after its work horse
+    died), when no run carries the claimant's job any more (``reconcile`` re-queued the run
+    under a new id: the old one was lost), or when that run has ended.
+    """
+    if take.rq_job_id is None:
+        stale = timedelta(minutes=current_app.config["MEDIA_STALE_MINUTES"])
+        started = take.processing_started_at
+        return started is None or utcnow() - started > stale
+    if job_id is not None and take.rq_job_id == job_id:
+        return True
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.rq_job_id == take.rq_job_id))
+    return run is None or run.status in (JobStatus.FINISHED, JobStatus.FAILED)
+
+
+def claim(take_id: int, job_id: str | None) -> tuple[str | None, str | None]:
+    """Take the take for this job with a conditional UPDATE.
+
+    Returns (new claim token, token of a dead claim taken over); the new token is None when
+    the take is not ours to process (already processed, or held by a live job).
+    """
+    take = db.session.get(Take, take_id)
+    if take is None:
+        return None, None
+    condition = Take.status == TakeStatus.UPLOADED
+    previous = None
+    if take.status == TakeStatus.PROCESSING and _claim_is_dead(take, job_id):
+        previous = take.claim_token
+        same_claim = (
+            Take.claim_token == previous if previous is not None else Take.claim_token.is_(None)
+        )
+        condition = sa.or_(condition, sa.and_(Take.status == TakeStatus.PROCESSING, same_claim))
+    token = secrets.token_hex(16)
+    result = db.session.execute(
+        sa.update(Take)
+        .where(Take.id == take_id, condition)
+        .values(
+            status=TakeStatus.PROCESSING,
+            claim_token=token,
+            rq_job_id=job_id,
+            processing_started_at=utcnow(),
+            processing_attempts=Take.processing_attempts + 1,
+            failure_reason=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.expire_all()
+    if result.rowcount != 1:
+        return None, None
+    return token, previous
+
+
+def _held(take_id: int, token: str) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        Take.id == take_id, Take.status == TakeStatus.PROCESSING, Take.claim_token == token
+    )
+
+
+def release(take_id: int, token: str) -> None:
+    """Give the take back (``uploaded``) after a transient failure, so a retry can claim it."""
+    db.session.rollback()
+    db.session.execute(
+        sa.update(Take)
+        .where(_held(take_id, token))
+        .values(status=TakeStatus.UPLOADED, claim_token=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def fail(take_id: int, token: str, reason: str) -> bool:
+    """Mark the take ``failed`` for good (a recording we cannot accept): no retry."""
+    db.session.rollback()
+    result = db.session.execute(
+        sa.update(Take)
+        .where(_held(take_id, token))
+        .values(
+            status=TakeStatus.FAILED,
+            failure_reason=reason,
+            claim_token=None,
+            processed_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+# --- processing -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Outputs:
+    media_path: Path
+    poster_path: Path | None
+    info: probe.MediaInfo
+    analysis: transcode.Analysis
+    flags: list[str]
+
+
+def _derive(take: Take, src: str, workdir: Path, timeout: float) -> _Outputs:
+    """Probe, validate, normalise and analyse one original (raises MediaRejected)."""
+    limit = answer_limit_seconds(take)
+    source = probe.probe(src)
+    probe.validate(source, audio_only=take.audio_only, limit_seconds=limit)
+    audio_only = take.audio_only or source.video is None
+    media_path = workdir / ("answer.m4a" if audio_only else "answer.mp4")
+    analysis = transcode.normalise(
+        src,
+        source,
+        media_path,
+        audio_only=audio_only,
+        # One second past the limit is enough to tell an over-long answer, and bounds the work.
+        max_seconds=limit + 1,
+        settings=encode_settings(),
+        timeout=timeout,
+    )
+    result = probe.probe(media_path)
+    if result.duration is None or result.duration > limit:
+        raise probe.MediaRejected(probe.TOO_LONG)
+    transcode.finish_analysis(analysis, result.duration)
+    poster_path = None
+    if not audio_only:
+        poster_path = workdir / "poster.jpg"
+        transcode.make_poster(
+            media_path, poster_path, at_seconds=result.duration / 3, timeout=timeout
+        )
+    flags = transcode.quality_flags(analysis, result.duration, has_video=not audio_only)
+    return _Outputs(media_path, poster_path, result, analysis, flags)
+
+
+def _summary(outputs: _Outputs) -> dict[str, Any]:
+    analysis, info = outputs.analysis, outputs.info
+    size = info.display_size
+    return {
+        "width": size[0] if size else None,
+        "height": size[1] if size else None,
+        "video_codec": info.video.codec if info.video else None,
+        "audio_codec": info.audio.codec if info.audio else None,
+        "video_copied": analysis.video_copied,
+        "mean_volume_db": analysis.mean_volume_db,
+        "max_volume_db": analysis.max_volume_db,
+        "silence_seconds": analysis.silence_seconds,
+        "black_seconds": analysis.black_seconds,
+        "frozen_seconds": analysis.frozen_seconds,
+        "waveform": analysis.waveform,
+    }
+
+
+def _put_asset(take: Take, kind: AssetKind, **fields: Any) -> str | None:
+    """Insert or update the take's asset of ``kind``; return the storage key it replaced."""
+    asset = asset_of(take, kind)
+    old_key = None
+    if asset is None:
+        asset = MediaAsset(org_id=take_org_id(take), take_id=take.id, kind=kind)
+        db.session.add(asset)
+    else:
+        old_key = asset.storage_key
+    for name, value in fields.items():
+        setattr(asset, name, value)
+    return old_key if old_key != fields.get("storage_key") else None
+
+
+def _publish(take: Take, token: str, outputs: _Outputs, keys: dict[AssetKind, str]) -> bool:
+    """In one transaction: mark the take ready and point its assets at the new outputs,
+    provided the claim is still ours. Old outputs are deleted after the commit."""
+    storage = get_storage()
+    summary = _summary(outputs)
+    duration_ms = round((outputs.info.duration or 0) * 1000)
+    result = db.session.execute(
+        sa.update(Take)
+        .where(_held(take.id, token))
+        .values(
+            status=TakeStatus.READY,
+            claim_token=None,
+            processed_at=utcnow(),
+            duration_ms=duration_ms,
+            flags=outputs.flags,
+            media_summary=summary,
+            failure_reason=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        for key in keys.values():
+            storage.delete(key)
+        return False
+    replaced = []
+    media_key = keys[AssetKind.MP4]
+    replaced.append(
+        _put_asset(
+            take,
+            AssetKind.MP4,
+            storage_key=media_key,
+            content_type="audio/mp4" if media_key.endswith(".m4a") else "video/mp4",
+            size_bytes=storage.size(media_key),
+            duration_ms=duration_ms,
+            width=summary["width"],
+            height=summary["height"],
+            video_codec=summary["video_codec"],
+            audio_codec=summary["audio_codec"],
+            checksum_sha256=_sha256(outputs.media_path),
+        )
+    )
+    poster = asset_of(take, AssetKind.POSTER)
+    if AssetKind.POSTER in keys and outputs.poster_path is not None:
+        replaced.append(
+            _put_asset(
+                take,
+                AssetKind.POSTER,
+                storage_key=keys[AssetKind.POSTER],
+                content_type="image/jpeg",
+                size_bytes=storage.size(keys[AssetKind.POSTER]),
+                width=None,
+                height=None,
+                checksum_sha256=_sha256(outputs.poster_path),
+            )
+        )
+    elif poster is not None:
+        replaced.append(poster.storage_key)
+        db.session.delete(poster)
+    db.session.commit()
+    for key in replaced:
+        if key:
+            storage.delete(key)
+    return True
+
+
+def process(take_id: int, job_id: str | None = None) -> Outcome:
+    """Claim the take, turn its original into MP4 + poster + figures, and record the outcome.
+
+    Idempotent: a take that is ready, failed or held by a live job is left alone. A recording
+    we cannot accept fails the take for good; anything else gives the take back and re-raises
+    so the job is retried (RQ's backoff, then the reconcile sweep).
+    """
+    token, dead_claim = claim(take_id, job_id)
+    if token is None:
+        take = db.session.get(Take, take_id)
+        status = take.status.value if take else "missing"
+        log.info("take %s not claimed (%s)", take_id, status)
+        return Outcome(take_id, "skipped", status)
+    take = db.session.get(Take, take_id)
+    storage = get_storage()
+    if dead_claim:
+        # A killed worker may have stored outputs under its claim's keys before dying.
+        for key in _output_keys(take, dead_claim, False) + _output_keys(take, dead_claim, True):
+            storage.delete(key)
+    if take.processing_attempts > current_app.config["MEDIA_MAX_ATTEMPTS"]:
+        fail(take_id, token, STILL_TRYING)
+        return Outcome(take_id, "failed", STILL_TRYING)
+    try:
+        original = asset_of(take, AssetKind.ORIGINAL)
+        if original is None:
+            fail(take_id, token, NO_ORIGINAL)
+            return Outcome(take_id, "failed", NO_ORIGINAL)
+        with (
+            tempfile.TemporaryDirectory(prefix=f"take-{take_id}-") as workdir,
+            storage.local_copy(original.storage_key) as src,
+        ):
+            outputs = _derive(take, src, Path(workdir), timeout=job_timeout(take))
+            audio_only = outputs.poster_path is None
+            media_key, poster_key = _output_keys(take, token, audio_only)
+            keys = {AssetKind.MP4: media_key}
+            storage.save_file(media_key, outputs.media_path)
+            if outputs.poster_path is not None:
+                keys[AssetKind.POSTER] = poster_key
+                storage.save_file(poster_key, outputs.poster_path)
+            if not _publish(take, token, outputs, keys):
+                return Outcome(take_id, "skipped", "claim lost")
+    except probe.MediaRejected as rejected:
+        log.info("take %s rejected: %s (%s)", take_id, rejected.reason, rejected.detail[-300:])
+        fail(take_id, token, rejected.reason)
+        return Outcome(take_id, "failed", rejected.reason)
+    except BaseException:
+        release(take_id, token)
+        raise
+    return Outcome(take_id, "ready")
+
+
+# --- recovery sweep -------------------------------------------------------------------------
+
+
+def reconcile_takes(stale_after: timedelta) -> list[Take]:
+    """Re-queue takes stuck in ``uploaded`` or ``processing`` for longer than ``stale_after``
+    that no queued or running job carries (run ``jobs.reconcile`` first: it re-sends the runs
+    Redis lost, and those need nothing more)."""
+    cutoff = utcnow() - stale_after
+    stuck = db.session.scalars(
+        sa.select(Take)
+        .where(
+            sa.or_(
+                sa.and_(Take.status == TakeStatus.UPLOADED, Take.updated_at < cutoff),
+                sa.and_(
+                    Take.status == TakeStatus.PROCESSING,
+                    sa.or_(
+                        Take.processing_started_at.is_(None),
+                        Take.processing_started_at < cutoff,
+                    ),
+                ),
+            )
+        )
+        .order_by(Take.id)
+    ).all()
+    if not stuck:
+        return []
+    active_runs = db.session.scalars(
+        sa.select(JobRun).where(
+            JobRun.name == JOB_NAME, JobRun.status.in_([JobStatus.QUEUED, JobStatus.STARTED])
+        )
+    ).all()
+    carried = {run.args[0] for run in active_runs if run.args}
+    resent = []
+    for take in stuck:
+        if take.id in carried:
+            continue
+        if take.status == TakeStatus.PROCESSING:
+            # Its job is gone: give the take back so the new job can claim it.
+            db.session.execute(
+                sa.update(Take)
+                .where(_held(take.id, take.claim_token) if take.claim_token else Take.id == take.id)
+                .values(status=TakeStatus.UPLOADED, claim_token=None)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
+        log.warning("re-queueing take %s (stuck in %s)", take.id, take.status)
+        enqueue_processing(take)
+        resent.append(take)
+    return resent
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+class _OpenOnRead(io.RawIOBase):
+    """A stored object opened only when the response body is first read or seeked, so a
+    response that is never sent (HEAD, a client that hangs up) holds no open file."""
+
+    def __init__(self, storage: Storage, key: str) -> None:
+        super().__init__()
+        self._storage = storage
+        self._key = key
+        self._file: IO[bytes] | None = None
+
+    def _opened(self) -> IO[bytes]:
+        if self._file is None:
+            self._file = self._storage.open(self._key)
+        return self._file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._opened().read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._opened().read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._opened().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._opened().tell() if self._file is not None else 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        super().close()
+
+
+def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
+    """Serve one asset to someone already authorised: HTTP Range (206/416), ETag, private
+    caching; for object storage, a redirect to a short-lived presigned URL instead."""
+    storage: Storage = get_storage()
+    url = storage.presigned_url(asset.storage_key, current_app.config["MEDIA_URL_EXPIRES_SECONDS"])
+    if url is not None:
+        response = redirect(url, code=302)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    try:
+        size = storage.size(asset.storage_key)
+    except NotStored as error:
+        raise NotFound() from error
+    stream = _OpenOnRead(storage, asset.storage_key)
+    suffix = mimetypes.guess_extension(asset.content_type) or ""
+    response = send_file(
+        stream,
+        mimetype=asset.content_type,
+        as_attachment=as_attachment,
+        download_name=f"{asset.kind.value}-{asset.take_id or asset.id}{suffix}",
+        conditional=False,
+        etag=False,
+    )
+    response.set_etag(
+        asset.checksum_sha256 or hashlib.sha256(asset.storage_key.encode()).hexdigest()
+    )
+    response.last_modified = asset.updated_at
+    response.cache_control.private = True
+    response.cache_control.max_age = 3600
+    try:
+        response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    except RequestedRangeNotSatisfiable:
+        response.close()
+        response = Response(status=416)
+        response.headers["Content-Range"] = f"bytes */{size}"
+        response.headers["Accept-Ranges"] = "bytes"
+    return response
+
+
+def is_new_viewing(range_header: str | None) -> bool:
+    """Does a request start a viewing or download (rather than continue one by seeking)?"""
+    if not range_header:
+        return True
+    return range_header.replace(" ", "").lower().startswith("bytes=0-")

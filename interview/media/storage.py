@@ -1,0 +1,213 @@
+"""Where media lives: one interface, a local-disk backend and an S3-compatible backend."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+from flask import Flask, current_app
+
+# Keys are opaque relative paths built by the services: letters, digits and a few separators.
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
+
+
+class StorageError(Exception):
+    """A key that is malformed, or a backend that refused an operation."""
+
+
+class NotStored(StorageError):
+    """Nothing is stored under this key."""
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could leave the storage root (``..``, absolute paths, odd characters)."""
+    if not _KEY.match(key) or ".." in key.split("/") or "//" in key:
+        raise StorageError(f"invalid storage key {key!r}")
+    return key
+
+
+class Storage(Protocol):
+    """What every backend offers; callers never know which one they hold."""
+
+    def save(self, key: str, fileobj: IO[bytes]) -> int: ...
+    def save_file(self, key: str, local_path: str | os.PathLike[str]) -> int: ...
+    def open(self, key: str) -> IO[bytes]: ...
+    def local_copy(self, key: str) -> contextlib.AbstractContextManager[str]: ...
+    def delete(self, key: str) -> None: ...
+    def exists(self, key: str) -> bool: ...
+    def size(self, key: str) -> int: ...
+    def presigned_url(self, key: str, expires_seconds: int) -> str | None: ...
+
+
+class LocalStorage:
+    """Files under one root directory (never a public static folder)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if self.root not in path.parents:
+            raise StorageError(f"invalid storage key {key!r}")
+        return path
+
+    def save(self, key: str, fileobj: IO[bytes]) -> int:
+        """Write atomically: a temporary file in the same directory, then a rename."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(fileobj, out, 1024 * 1024)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return path.stat().st_size
+
+    def save_file(self, key: str, local_path: str | os.PathLike[str]) -> int:
+        with open(local_path, "rb") as source:
+            return self.save(key, source)
+
+    def open(self, key: str) -> IO[bytes]:
+        try:
+            return open(self._path(key), "rb")  # noqa: SIM115 (the caller closes the stream)
+        except FileNotFoundError as error:
+            raise NotStored(key) from error
+
+    @contextlib.contextmanager
+    def local_copy(self, key: str) -> Iterator[str]:
+        """The stored file itself: it is already local."""
+        path = self._path(key)
+        if not path.is_file():
+            raise NotStored(key)
+        yield str(path)
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError as error:
+            raise NotStored(key) from error
+
+    def presigned_url(self, key: str, expires_seconds: int) -> str | None:
+        return None  # served by the app, which checks who asks
+
+
+class S3Storage:
+    """Objects in one bucket of any S3-compatible service (AWS, MinIO, Ceph, moto)."""
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+    ) -> None:
+        self.bucket = bucket
+        # Credentials come from the environment (AWS_ACCESS_KEY_ID, ...), as boto3 reads them.
+        self.client = client or boto3.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=region or None,
+            config=BotoConfig(signature_version="s3v4", retries={"max_attempts": 3}),
+        )
+
+    def save(self, key: str, fileobj: IO[bytes]) -> int:
+        self.client.upload_fileobj(fileobj, self.bucket, check_key(key))
+        return self.size(key)
+
+    def save_file(self, key: str, local_path: str | os.PathLike[str]) -> int:
+        self.client.upload_file(str(local_path), self.bucket, check_key(key))
+        return self.size(key)
+
+    def open(self, key: str) -> IO[bytes]:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=check_key(key))["Body"]
+        except ClientError as error:
+            raise _not_stored_or(error, key) from error
+
+    @contextlib.contextmanager
+    def local_copy(self, key: str) -> Iterator[str]:
+        """Download to a temporary file that is removed afterwards."""
+        with tempfile.TemporaryDirectory(prefix="s3-copy-") as workdir:
+            path = os.path.join(workdir, os.path.basename(check_key(key)))
+            try:
+                self.client.download_file(self.bucket, key, path)
+            except ClientError as error:
+                raise _not_stored_or(error, key) from error
+            yield path
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except NotStored:
+            return False
+        return True
+
+    def size(self, key: str) -> int:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=check_key(key))
+        except ClientError as error:
+            raise _not_stored_or(error, key) from error
+        return int(head["ContentLength"])
+
+    def presigned_url(self, key: str, expires_seconds: int) -> str | None:
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": check_key(key)},
+            ExpiresIn=expires_seconds,
+        )
+
+
+def _not_stored_or(error: ClientError, key: str) -> StorageError:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    if code in {"404", "NoSuchKey", "NotFound"}:
+        return NotStored(key)
+    return StorageError(f"{key}: {code or error}")
+
+
+def storage_from_config(config: Mapping[str, Any]) -> Storage:
+    """The backend named by STORAGE_BACKEND (``local`` or ``s3``)."""
+    backend = config.get("STORAGE_BACKEND", "local")
+    if backend == "local":
+        return LocalStorage(config["MEDIA_ROOT"])
+    if backend == "s3":
+        if not config.get("S3_BUCKET"):
+            raise StorageError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        return S3Storage(
+            config["S3_BUCKET"],
+            endpoint_url=config.get("S3_ENDPOINT_URL"),
+            region=config.get("S3_REGION"),
+        )
+    raise StorageError(f"unknown STORAGE_BACKEND {backend!r} (local or s3)")
+
+
+def get_storage(app: Flask | None = None) -> Storage:
+    """The app's storage backend, built once per app (and per worker process)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    storage = app.extensions.get("media_storage")
+    if storage is None:
+        storage = storage_from_config(app.config)
+        app.extensions["media_storage"] = storage
+    return storage

@@ -1,0 +1,1 @@
+"""Tests of media processing, storage and streaming."""
