@@ -85,6 +85,11 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "REMINDER_START_AFTER_HOURS": int(env.get("REMINDER_START_AFTER_HOURS", "48")),
         "REMINDER_BEFORE_EXPIRY_HOURS": int(env.get("REMINDER_BEFORE_EXPIRY_HOURS", "24")),
         "CANDIDATE_LINK_LIMIT": env.get("CANDIDATE_LINK_LIMIT", "60 per minute"),
+        "CANDIDATE_API_LIMIT": env.get("CANDIDATE_API_LIMIT", "1200 per minute"),
+        # Candidate recording: start grace after think time, per-take size cap, upload staging.
+        "TIMING_GRACE_SECONDS": int(env.get("TIMING_GRACE_SECONDS", "5")),
+        "MAX_TAKE_BYTES": int(env.get("MAX_TAKE_BYTES", str(600 * 1024 * 1024))),
+        "UPLOAD_STAGING_DIR": env.get("UPLOAD_STAGING_DIR") or str(instance / "uploads"),
         "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),
         "JOB_DEFAULT_TIMEOUT": int(env.get("JOB_DEFAULT_TIMEOUT", "600")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_FORM_BYTES", str(16 * 1024 * 1024))),
@@ -100,4 +105,5 @@ def test_overrides(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "MEDIA_ROOT": str(Path(instance_path) / "media"),
         "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
+        "UPLOAD_STAGING_DIR": str(Path(instance_path) / "uploads"),
     }

@@ -49,6 +49,8 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "interview_question_id": lambda o: o.invitation.questions[1].id,
     "token": lambda o: o.token,
     "asset_id": lambda o: o.asset.id,
+    "position": lambda o: 1,
+    "take_id": lambda o: o.asset.take_id,
 }
 
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from ..extensions import limiter
-from ..models import InvitationStatus
+from ..extensions import csrf, limiter
+from ..forms import ConfirmForm
+from ..media import services as media
+from ..models import AssetKind, InvitationStatus, TakeStatus, utcnow
 from ..security import client_ip, public
-from . import services
+from . import services, uploads
 from .forms import ConsentForm
 
 bp = Blueprint("candidate", __name__, url_prefix="/i")
@@ -67,4 +78,349 @@ def start(token: str):
         services.start(invitation, client_ip())
     except services.LinkProblem as error:
         return _problem(error)
-    return redirect(url_for("candidate.landing", token=token))
+    return redirect(url_for("candidate.interview", token=token))
+
+
+# --- the interview page and its API -------------------------------------------------------------
+
+
+def _api_limit() -> str:
+    return current_app.config["CANDIDATE_API_LIMIT"]
+
+
+def _json_error(message: str, status: int, **extra):
+    return jsonify(error=message, **extra), status, {"Cache-Control": "no-store"}
+
+
+def _resolve_for_api(token: str):
+    """The invitation, or a JSON error response (the same for unknown and revoked links)."""
+    try:
+        return services.resolve(token), None
+    except services.LinkProblem as error:
+        return None, _json_error(str(error), error.status_code, title=error.title)
+
+
+def _take_json(token: str, take) -> dict:
+    return {
+        "id": take.id,
+        "attempt": take.attempt,
+        "status": take.status.value,
+        "bytes_received": take.bytes_received,
+        "upload_length": take.upload_length,
+        "checksum_sha256": take.checksum_sha256,
+        "failure_reason": take.failure_reason,
+        "flags": take.flags or [],
+        "duration_ms": next(
+            (a.duration_ms for a in take.assets if a.duration_ms is not None), None
+        ),
+        "started_at": take.started_at.isoformat() if take.started_at else None,
+        "upload_url": url_for("candidate.upload", token=token, take_id=take.id)
+        if take.status == TakeStatus.RECORDING
+        else None,
+        "media_url": url_for("candidate.take_media", token=token, take_id=take.id)
+        if take.status in uploads.media_done()
+        else None,
+    }
+
+
+def _state(token: str, invitation) -> dict:
+    current = services.current_question(invitation)
+    questions = []
+    for q in invitation.questions:
+        limit = services.limits(invitation, q)
+        allowed = services.attempts_allowed(invitation, q)
+        deadline = None
+        if q.revealed_at is not None and limit["think_seconds"]:
+            deadline = q.revealed_at.timestamp() + limit["think_seconds"]
+        questions.append(
+            {
+                "position": q.position,
+                "number": sum(
+                    1
+                    for p in invitation.questions
+                    if not p.is_practice and p.position <= q.position
+                ),
+                "prompt": q.prompt,
+                "is_practice": q.is_practice,
+                "think_seconds": limit["think_seconds"],
+                "answer_seconds": limit["answer_seconds"],
+                "attempts_allowed": allowed,
+                "attempts_used": len(q.takes),
+                "revealed_at": q.revealed_at.isoformat() if q.revealed_at else None,
+                "think_ends_at": deadline,
+                "open_reveal": services.open_reveal(q),
+                "kept_take_id": q.response.take_id if q.response else None,
+                "closed": services.question_closed(invitation, q),
+                "takes": [_take_json(token, t) for t in q.takes],
+                "reveal_url": url_for("candidate.reveal", token=token, position=q.position),
+                "upload_create_url": url_for(
+                    "candidate.create_upload", token=token, position=q.position
+                ),
+            }
+        )
+    return {
+        "status": invitation.status.value,
+        "candidate_name": invitation.candidate_name,
+        "audio_only_allowed": invitation.audio_only_allowed,
+        "expires_at": invitation.expires_at.isoformat(),
+        "server_time": utcnow().timestamp(),
+        "grace_seconds": current_app.config["TIMING_GRACE_SECONDS"],
+        "max_take_bytes": current_app.config["MAX_TAKE_BYTES"],
+        "current_position": current.position if current else None,
+        "total_questions": sum(1 for q in invitation.questions if not q.is_practice),
+        "questions": questions,
+        "review_url": url_for("candidate.review", token=token),
+    }
+
+
+@bp.route("/<token>/interview")
+@public
+@limiter.limit(_link_limit)
+def interview(token: str):
+    try:
+        invitation = services.resolve(token)
+    except services.LinkProblem as error:
+        return _problem(error)
+    if invitation.status == InvitationStatus.COMPLETED:
+        return redirect(url_for("candidate.done", token=token))
+    if invitation.status != InvitationStatus.IN_PROGRESS:
+        return redirect(url_for("candidate.landing", token=token))
+    services.touch(invitation, client_ip())
+    page = render_template(
+        "candidate/interview.html",
+        token=token,
+        invitation=invitation,
+        screening=invitation.screening,
+        state_url=url_for("candidate.state", token=token),
+    )
+    return page, 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/<token>/api/state")
+@public
+@csrf.exempt
+@limiter.limit(_api_limit)
+def state(token: str):
+    invitation, error = _resolve_for_api(token)
+    if error:
+        return error
+    return jsonify(_state(token, invitation)), 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/<token>/api/questions/<int:position>/reveal", methods=["POST"])
+@public
+@csrf.exempt
+@limiter.limit(_api_limit)
+def reveal(token: str, position: int):
+    invitation, error = _resolve_for_api(token)
+    if error:
+        return error
+    try:
+        services.reveal(invitation, services.question_by_position(invitation, position))
+    except services.InterviewRefused as refused:
+        return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
+    return jsonify(_state(token, invitation)), 200, {"Cache-Control": "no-store"}
+
+
+def _tus_headers(extra: dict | None = None) -> dict:
+    headers = {
+        "Tus-Resumable": uploads.TUS_VERSION,
+        "Cache-Control": "no-store",
+        # Lets a browser tus client read these across origins (same-origin here, harmless).
+        "Access-Control-Expose-Headers": "Location, Upload-Offset, Upload-Length, Tus-Resumable",
+    }
+    headers.update(extra or {})
+    return headers
+
+
+def _tus_options():
+    return (
+        "",
+        204,
+        _tus_headers(
+            {
+                "Tus-Version": uploads.TUS_VERSION,
+                "Tus-Extension": uploads.TUS_EXTENSIONS,
+                "Tus-Max-Size": str(current_app.config["MAX_TAKE_BYTES"]),
+            }
+        ),
+    )
+
+
+def _tus_version_ok() -> bool:
+    return request.headers.get("Tus-Resumable") == uploads.TUS_VERSION
+
+
+@bp.route("/<token>/api/questions/<int:position>/uploads", methods=["POST", "OPTIONS"])
+@public
+@csrf.exempt
+@limiter.limit(_api_limit)
+def create_upload(token: str, position: int):
+    """tus creation: starting an upload starts the take (the server checks the timing)."""
+    if request.method == "OPTIONS":
+        return _tus_options()
+    if not _tus_version_ok():
+        return "Tus-Resumable 1.0.0 required", 412, _tus_headers({"Tus-Version": "1.0.0"})
+    invitation, error = _resolve_for_api(token)
+    if error:
+        return error
+    try:
+        length = uploads.parse_length(request.headers.get("Upload-Length"), "Upload-Length")
+        defer = request.headers.get("Upload-Defer-Length")
+        if length is None and defer != "1":
+            raise uploads.TusError(400, "send Upload-Length or Upload-Defer-Length: 1")
+        metadata = uploads.parse_metadata(request.headers.get("Upload-Metadata"))
+        take = services.start_take(
+            invitation,
+            services.question_by_position(invitation, position),
+            content_type=metadata.get("filetype", ""),
+            upload_length=length,
+            audio_only=metadata.get("audio_only") == "1",
+        )
+    except uploads.TusError as tus_error:
+        return _json_error(str(tus_error), tus_error.status)
+    except services.InterviewRefused as refused:
+        return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
+    location = url_for("candidate.upload", token=token, take_id=take.id)
+    return (
+        jsonify(take=_take_json(token, take)),
+        201,
+        _tus_headers({"Location": location, "Upload-Offset": "0"}),
+    )
+
+
+@bp.route("/<token>/api/uploads/<int:take_id>", methods=["HEAD", "PATCH", "DELETE", "OPTIONS"])
+@public
+@csrf.exempt
+@limiter.limit(_api_limit)
+def upload(token: str, take_id: int):
+    """tus core (HEAD offset, PATCH append) and termination (DELETE) for one take."""
+    if request.method == "OPTIONS":
+        return _tus_options()
+    if not _tus_version_ok():
+        return "Tus-Resumable 1.0.0 required", 412, _tus_headers({"Tus-Version": "1.0.0"})
+    invitation, error = _resolve_for_api(token)
+    if error:
+        return error
+    try:
+        take = services.take_of(invitation, take_id)
+    except services.InterviewRefused as refused:
+        return _json_error(str(refused), refused.status_code)
+    if request.method == "HEAD":
+        headers = {"Upload-Offset": str(take.bytes_received)}
+        if take.upload_length is None:
+            headers["Upload-Defer-Length"] = "1"
+        else:
+            headers["Upload-Length"] = str(take.upload_length)
+        return "", 200, _tus_headers(headers)
+    if invitation.status == InvitationStatus.COMPLETED:
+        return _json_error("Your answers were already submitted.", 409)
+    try:
+        if request.method == "DELETE":
+            uploads.terminate(take)
+            return "", 204, _tus_headers()
+        if request.mimetype != "application/offset+octet-stream":
+            raise uploads.TusError(415, "Content-Type must be application/offset+octet-stream")
+        offset = uploads.parse_length(request.headers.get("Upload-Offset"), "Upload-Offset")
+        if offset is None:
+            raise uploads.TusError(400, "Upload-Offset is required")
+        # The per-take cap, not the form-size cap, bounds a chunk.
+        request.max_content_length = current_app.config["MAX_TAKE_BYTES"]
+        new_offset = uploads.append(
+            take,
+            request.stream,
+            offset,
+            uploads.parse_length(request.headers.get("Upload-Length"), "Upload-Length"),
+            request.content_length,
+        )
+    except uploads.TusError as tus_error:
+        headers = _tus_headers()
+        if tus_error.status == 409:
+            headers["Upload-Offset"] = str(take.bytes_received)
+        return tus_error.args[0], tus_error.status, headers
+    return "", 204, _tus_headers({"Upload-Offset": str(new_offset)})
+
+
+@bp.route("/<token>/api/takes/<int:take_id>/keep", methods=["POST"])
+@public
+@csrf.exempt
+@limiter.limit(_api_limit)
+def keep(token: str, take_id: int):
+    invitation, error = _resolve_for_api(token)
+    if error:
+        return error
+    try:
+        services.keep(invitation, services.take_of(invitation, take_id))
+    except services.InterviewRefused as refused:
+        return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
+    return jsonify(_state(token, invitation)), 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/<token>/api/takes/<int:take_id>/media")
+@public
+@limiter.limit(_api_limit)
+def take_media(token: str, take_id: int):
+    """The candidate plays back their own take (the processed MP4 once ready)."""
+    try:
+        invitation = services.resolve(token)
+        take = services.take_of(invitation, take_id)
+    except (services.LinkProblem, services.InterviewRefused):
+        abort(404)
+    asset = media.asset_of(take, AssetKind.MP4) or media.asset_of(take, AssetKind.ORIGINAL)
+    if asset is None:
+        abort(404)
+    return media.send_asset(asset)
+
+
+@bp.route("/<token>/review", methods=["GET", "POST"])
+@public
+@limiter.limit(_link_limit)
+def review(token: str):
+    """Every kept answer before handing in; submitting locks the interview."""
+    try:
+        invitation = services.resolve(token)
+    except services.LinkProblem as error:
+        return _problem(error)
+    if invitation.status == InvitationStatus.COMPLETED:
+        return redirect(url_for("candidate.done", token=token))
+    form = ConfirmForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            services.submit(invitation)
+        except services.InterviewRefused as refused:
+            problem = str(refused)
+        else:
+            return redirect(url_for("candidate.done", token=token))
+    page = render_template(
+        "candidate/review.html",
+        token=token,
+        invitation=invitation,
+        screening=invitation.screening,
+        answers=[q for q in invitation.questions if not q.is_practice],
+        unsaved=services.unsaved(invitation),
+        pending=services.current_question(invitation),
+        problem=problem,
+        form=form,
+    )
+    return page, 400 if problem else 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/<token>/done")
+@public
+@limiter.limit(_link_limit)
+def done(token: str):
+    """The receipt: what the server holds for each answer."""
+    try:
+        invitation = services.resolve(token)
+    except services.LinkProblem as error:
+        return _problem(error)
+    if invitation.status != InvitationStatus.COMPLETED:
+        return redirect(url_for("candidate.landing", token=token))
+    page = render_template(
+        "candidate/done.html",
+        invitation=invitation,
+        screening=invitation.screening,
+        answers=[q for q in invitation.questions if not q.is_practice],
+    )
+    return page, 200, {"Cache-Control": "no-store"}

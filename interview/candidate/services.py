@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -13,7 +13,10 @@ from ..models import (
     InterviewQuestion,
     Invitation,
     InvitationStatus,
+    Response,
     ScreeningStatus,
+    Take,
+    TakeStatus,
     utcnow,
 )
 
@@ -140,5 +143,245 @@ def limits(invitation: Invitation, question) -> dict[str, int]:
             question.answer_seconds, invitation, invitation.extra_answer_seconds
         ),
         "max_retakes": question.max_retakes + invitation.extra_retakes,
-        "grace_seconds": current_app.config.get("TIMING_GRACE_SECONDS", 3),
+        "grace_seconds": current_app.config["TIMING_GRACE_SECONDS"],
     }
+
+
+# --- the interview: reveal, record, keep, submit ------------------------------------------------
+
+
+class InterviewRefused(Exception):
+    """The server refuses a step of the interview; the message is safe to show the candidate."""
+
+    def __init__(self, message: str, status_code: int = 409) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def attempts_allowed(invitation: Invitation, question: InterviewQuestion) -> int:
+    return 1 + question.max_retakes + invitation.extra_retakes
+
+
+def open_reveal(question: InterviewQuestion) -> bool:
+    """Revealed, and no take started for that reveal yet."""
+    return question.revealed_at is not None and not any(
+        take.revealed_at == question.revealed_at for take in question.takes
+    )
+
+
+def _recording(question: InterviewQuestion) -> Take | None:
+    return next((t for t in question.takes if t.status == TakeStatus.RECORDING), None)
+
+
+def question_closed(invitation: Invitation, question: InterviewQuestion) -> bool:
+    """Answered (a take kept), or every attempt used with nothing left to save."""
+    if question.response is not None:
+        return True
+    return (
+        len(question.takes) >= attempts_allowed(invitation, question)
+        and not open_reveal(question)
+        and not any(t.status in USABLE_TAKE for t in question.takes)
+        and _recording(question) is None
+    )
+
+
+def current_question(invitation: Invitation) -> InterviewQuestion | None:
+    """The first question still open: where a returning candidate resumes."""
+    return next((q for q in invitation.questions if not question_closed(invitation, q)), None)
+
+
+def _ensure_live(invitation: Invitation) -> None:
+    if invitation.status == InvitationStatus.COMPLETED:
+        raise InterviewRefused("Your answers were already submitted; they can no longer change.")
+    if invitation.status != InvitationStatus.IN_PROGRESS:
+        raise InterviewRefused("Start the interview from its first page.", 403)
+
+
+def _ensure_turn(invitation: Invitation, question: InterviewQuestion) -> None:
+    current = current_question(invitation)
+    if current is None or question.position != current.position:
+        raise InterviewRefused("Questions are answered in order; this one is not open now.")
+
+
+def question_by_position(invitation: Invitation, position: int) -> InterviewQuestion:
+    question = next((q for q in invitation.questions if q.position == position), None)
+    if question is None:
+        raise InterviewRefused("There is no such question.", 404)
+    return question
+
+
+def _start_deadline(invitation: Invitation, question: InterviewQuestion) -> datetime | None:
+    """When recording must have started for the open reveal (None: "start when ready")."""
+    think = limits(invitation, question)["think_seconds"]
+    if question.revealed_at is None or think == 0:
+        return None
+    grace = current_app.config["TIMING_GRACE_SECONDS"]
+    return question.revealed_at + timedelta(seconds=think + grace)
+
+
+def _record_missed_start(question: InterviewQuestion, reason: str, now: datetime) -> None:
+    """A reveal that never became a recording still uses an attempt (no unlimited think time)."""
+    question.takes.append(
+        Take(
+            attempt=len(question.takes) + 1,
+            status=TakeStatus.FAILED,
+            revealed_at=question.revealed_at,
+            failure_reason=reason,
+            finished_at=now,
+        )
+    )
+
+
+def reveal(invitation: Invitation, question: InterviewQuestion) -> None:
+    """Show the question and start its think time (stamped here, by the server).
+
+    Revealing again while the think time runs returns the same reveal (a reload changes
+    nothing). A reveal whose start window passed unused counts as an attempt.
+    """
+    _ensure_live(invitation)
+    _ensure_turn(invitation, question)
+    now = utcnow()
+    if _recording(question) is not None:
+        raise InterviewRefused("An answer to this question is still being recorded.")
+    if open_reveal(question):
+        deadline = _start_deadline(invitation, question)
+        if deadline is None or now <= deadline:
+            return
+        _record_missed_start(question, "recording did not start in time", now)
+        audit.record(
+            "take.missed_start", invitation, actor_label="candidate", position=question.position
+        )
+    if len(question.takes) >= attempts_allowed(invitation, question):
+        db.session.commit()
+        raise InterviewRefused("No attempts are left for this question.")
+    question.revealed_at = now
+    invitation.last_activity_at = now
+    audit.record(
+        "question.revealed",
+        invitation,
+        actor_label="candidate",
+        position=question.position,
+        attempt=len(question.takes) + 1,
+    )
+    db.session.commit()
+
+
+ACCEPTED_TYPES = {
+    "video/webm",
+    "video/mp4",
+    "video/x-matroska",
+    "video/quicktime",
+    "audio/webm",
+    "audio/mp4",
+    "audio/ogg",
+    "audio/x-matroska",
+}
+USABLE_TAKE = (TakeStatus.UPLOADED, TakeStatus.PROCESSING, TakeStatus.READY)
+
+
+def start_take(
+    invitation: Invitation,
+    question: InterviewQuestion,
+    *,
+    content_type: str,
+    upload_length: int | None,
+    audio_only: bool = False,
+) -> Take:
+    """Begin recording an attempt: refused outside the start window or the attempt budget."""
+    _ensure_live(invitation)
+    _ensure_turn(invitation, question)
+    now = utcnow()
+    base_type = content_type.split(";")[0].strip().lower()
+    if base_type not in ACCEPTED_TYPES:
+        raise InterviewRefused(f"Recordings of type {base_type or '(none)'} are not accepted.", 415)
+    if audio_only and not invitation.audio_only_allowed:
+        raise InterviewRefused("Audio-only answers are not enabled for this interview.", 403)
+    if upload_length is not None and upload_length > current_app.config["MAX_TAKE_BYTES"]:
+        raise InterviewRefused("This recording is larger than the limit.", 413)
+    if not open_reveal(question):
+        raise InterviewRefused("Show the question before recording the answer.")
+    if _recording(question) is not None:
+        raise InterviewRefused("An answer to this question is already being recorded.")
+    deadline = _start_deadline(invitation, question)
+    if deadline is not None and now > deadline:
+        _record_missed_start(question, "recording started after the think time", now)
+        audit.record(
+            "take.refused_late",
+            invitation,
+            actor_label="candidate",
+            position=question.position,
+            late_by=(now - deadline).total_seconds(),
+        )
+        db.session.commit()
+        raise InterviewRefused("The time to start this answer ran out.", 403)
+    if len(question.takes) >= attempts_allowed(invitation, question):
+        raise InterviewRefused("No attempts are left for this question.", 403)
+    take = Take(
+        attempt=len(question.takes) + 1,
+        status=TakeStatus.RECORDING,
+        revealed_at=question.revealed_at,
+        started_at=now,
+        upload_length=upload_length,
+        content_type=base_type,
+        audio_only=audio_only,
+    )
+    question.takes.append(take)
+    invitation.last_activity_at = now
+    db.session.flush()
+    audit.record(
+        "take.started",
+        invitation,
+        actor_label="candidate",
+        position=question.position,
+        take_id=take.id,
+    )
+    db.session.commit()
+    return take
+
+
+def take_of(invitation: Invitation, take_id: int) -> Take:
+    """One of this invitation's takes; anybody else's is indistinguishable from none."""
+    take = db.session.get(Take, take_id)
+    if take is None or take.question.invitation_id != invitation.id:
+        raise InterviewRefused("There is no such recording.", 404)
+    return take
+
+
+def keep(invitation: Invitation, take: Take) -> None:
+    """The candidate keeps this take as their answer and moves on."""
+    _ensure_live(invitation)
+    question = take.question
+    if question.response is not None:
+        raise InterviewRefused("An answer is already kept for this question.")
+    if take.status not in USABLE_TAKE:
+        raise InterviewRefused("This recording is not fully saved yet, so it cannot be kept.")
+    question.response = Response(take=take)
+    invitation.last_activity_at = utcnow()
+    audit.record(
+        "take.kept",
+        invitation,
+        actor_label="candidate",
+        position=question.position,
+        take_id=take.id,
+    )
+    db.session.commit()
+
+
+def unsaved(invitation: Invitation) -> list[InterviewQuestion]:
+    """Questions whose answer is still recording or uploading."""
+    return [q for q in invitation.questions if _recording(q) is not None]
+
+
+def submit(invitation: Invitation) -> None:
+    """Hand in the interview; nothing can change afterwards."""
+    _ensure_live(invitation)
+    if unsaved(invitation):
+        raise InterviewRefused("An answer is still being saved. Wait until it shows “saved”.")
+    if current_question(invitation) is not None:
+        raise InterviewRefused("Some questions are not answered yet.")
+    now = utcnow()
+    invitation.status = InvitationStatus.COMPLETED
+    invitation.completed_at = now
+    invitation.last_activity_at = now
+    audit.record("invitation.completed", invitation, actor_label="candidate")
+    db.session.commit()

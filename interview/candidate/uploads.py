@@ -1,0 +1,158 @@
+"""Resumable uploads of takes: the server side of tus 1.0 (core, creation,
+creation-defer-length, termination).
+
+Bytes go to a staging file under UPLOAD_STAGING_DIR, appended at the offset the server
+acknowledged and flushed to disk before it is acknowledged. When the last byte arrives the file
+moves into media storage, the take becomes ``uploaded`` and its processing job is queued.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+
+from .. import audit
+from ..extensions import db
+from ..media import services as media
+from ..models import Take, TakeStatus, utcnow
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,creation-defer-length,termination"
+CHUNK = 256 * 1024
+
+
+class TusError(Exception):
+    """A tus request refused with an HTTP status and a message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """Upload-Metadata: comma-separated "key base64value" pairs."""
+    result: dict[str, str] = {}
+    for pair in (header or "").split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        key, _, value = pair.partition(" ")
+        try:
+            result[key] = base64.b64decode(value, validate=True).decode() if value else ""
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise TusError(400, f"Upload-Metadata value for {key!r} is not base64") from error
+    return result
+
+
+def parse_length(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise TusError(400, f"{name} must be a non-negative integer")
+    return int(value)
+
+
+def staging_path(take: Take) -> Path:
+    return Path(current_app.config["UPLOAD_STAGING_DIR"]) / f"take-{take.id}.part"
+
+
+@contextmanager
+def _locked(take: Take) -> Iterator[BinaryIO]:
+    """The staging file, opened for writing and locked against a concurrent PATCH."""
+    path = staging_path(take)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def append(
+    take: Take, stream: BinaryIO, offset: int, declared_length: int | None, body_length: int | None
+) -> int:
+    """Append the request body at ``offset``; returns the new offset (bytes durable on disk)."""
+    cap = current_app.config["MAX_TAKE_BYTES"]
+    with _locked(take) as handle:
+        db.session.refresh(take)  # the offset as the last writer left it
+        if take.status != TakeStatus.RECORDING:
+            raise TusError(409 if take.status in media_done() else 404, "upload is closed")
+        if offset != take.bytes_received:
+            raise TusError(409, f"offset mismatch: the server has {take.bytes_received} bytes")
+        if declared_length is not None:
+            if take.upload_length is not None and declared_length != take.upload_length:
+                raise TusError(400, "Upload-Length cannot change once set")
+            if declared_length > cap:
+                raise TusError(413, "the recording is larger than the limit")
+            if declared_length < offset:
+                raise TusError(400, "Upload-Length is smaller than what was received")
+            take.upload_length = declared_length
+        limit = take.upload_length if take.upload_length is not None else cap
+        if body_length is not None and offset + body_length > limit:
+            raise TusError(413, "the chunk goes past the end of the upload or the size limit")
+        handle.seek(offset)
+        handle.truncate()  # drop any bytes a broken earlier request left past the offset
+        written = 0
+        while True:
+            block = stream.read(CHUNK)
+            if not block:
+                break
+            if offset + written + len(block) > limit:
+                raise TusError(413, "the recording is larger than the limit")
+            handle.write(block)
+            written += len(block)
+        handle.flush()
+        os.fsync(handle.fileno())
+        take.bytes_received = offset + written
+        take.question.invitation.last_activity_at = utcnow()
+        db.session.commit()
+        if take.upload_length is not None and take.bytes_received == take.upload_length:
+            _complete(take)
+        return take.bytes_received
+
+
+def media_done() -> tuple[TakeStatus, ...]:
+    return (TakeStatus.UPLOADED, TakeStatus.PROCESSING, TakeStatus.READY)
+
+
+def _complete(take: Take) -> None:
+    """Every byte is here: into storage, ``uploaded``, processing queued; staging removed."""
+    path = staging_path(take)
+    media.store_original(take, path, take.content_type or "application/octet-stream")
+    take.finished_at = utcnow()
+    audit.record(
+        "take.uploaded",
+        take.question.invitation,
+        actor_label="candidate",
+        take_id=take.id,
+        bytes=take.bytes_received,
+        sha256=take.checksum_sha256,
+    )
+    media.submit_for_processing(take)  # commits
+    path.unlink(missing_ok=True)
+
+
+def terminate(take: Take) -> None:
+    """tus termination: the candidate discarded this recording (it still used an attempt)."""
+    if take.status != TakeStatus.RECORDING:
+        raise TusError(409, "only a recording in progress can be discarded")
+    with _locked(take):
+        take.status = TakeStatus.FAILED
+        take.failure_reason = "discarded by the candidate"
+        take.finished_at = utcnow()
+        db.session.commit()
+    staging_path(take).unlink(missing_ok=True)
+    audit.record(
+        "take.discarded", take.question.invitation, actor_label="candidate", take_id=take.id
+    )
+    db.session.commit()
