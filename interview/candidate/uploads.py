@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+from werkzeug.exceptions import ClientDisconnected
 
 from .. import audit
 from ..extensions import db
@@ -103,19 +104,26 @@ def append(
         handle.seek(offset)
         handle.truncate()  # drop any bytes a broken earlier request left past the offset
         written = 0
-        while True:
-            block = stream.read(CHUNK)
-            if not block:
-                break
-            if offset + written + len(block) > limit:
-                raise TusError(413, "the recording is larger than the limit")
-            handle.write(block)
-            written += len(block)
+        disconnected = False
+        try:
+            while True:
+                block = stream.read(CHUNK)
+                if not block:
+                    break
+                if offset + written + len(block) > limit:
+                    raise TusError(413, "the recording is larger than the limit")
+                handle.write(block)
+                written += len(block)
+        except (ClientDisconnected, OSError):
+            # The connection dropped mid-chunk: keep what arrived, the client resumes from it.
+            disconnected = True
         handle.flush()
         os.fsync(handle.fileno())
         take.bytes_received = offset + written
         take.question.invitation.last_activity_at = utcnow()
         db.session.commit()
+        if disconnected:
+            raise TusError(400, "the connection dropped; resume from Upload-Offset")
         if take.upload_length is not None and take.bytes_received == take.upload_length:
             _complete(take)
         return take.bytes_received
