@@ -1,0 +1,596 @@
+/**
+ * The candidate's interview page: device check, then each question in order (reveal, think
+ * countdown, timed recording, review, retake or keep), with every chunk stored in IndexedDB
+ * before a tus upload sends it. The server decides timing; this page only shows it.
+ */
+
+import * as store from "./store.js";
+import * as tus from "./tus.js";
+import { Recorder, pickMimeType } from "./recorder.js";
+import { DeviceCheck, acquire, savedSettings, stopStream } from "./devicecheck.js";
+
+const root = document.getElementById("interview");
+const $ = (id) => document.getElementById(id);
+const stateUrl = root.dataset.stateUrl;
+const apiBase = stateUrl.replace(/state$/, "");
+const checkedKey = `interview-device-checked:${stateUrl}`;
+const USABLE = ["uploaded", "processing", "ready"];
+
+/** A read-only window for tests and support: what the recorder produced, per take. */
+const debug = { takes: {}, saved: {}, events: [] };
+window.__interviewDebug = debug;
+const log = (event, detail = {}) => debug.events.push({ event, at: Date.now(), ...detail });
+
+// --- the server's clock ----------------------------------------------------------------------
+
+const clock = {
+  offset: 0,
+  now() {
+    return Date.now() + this.offset;
+  },
+  sync(serverTime, sentAt, receivedAt) {
+    this.offset = serverTime * 1000 - (sentAt + receivedAt) / 2;
+  },
+};
+
+// --- network status: one banner for every part of the page that cannot reach the server ---
+
+const offlineSources = new Set();
+function setOffline(source, offline) {
+  if (offline) offlineSources.add(source);
+  else offlineSources.delete(source);
+  const banner = $("net-status");
+  const text =
+    "You are offline: your answer is safe on this device and will upload when you are back online.";
+  if (offlineSources.size && banner.hidden) {
+    banner.textContent = text;
+    banner.hidden = false;
+  } else if (!offlineSources.size && !banner.hidden) {
+    banner.hidden = true;
+    banner.textContent = "";
+  }
+}
+
+// --- JSON API -------------------------------------------------------------------------------
+
+async function api(url, method = "GET") {
+  const sentAt = Date.now();
+  let response;
+  try {
+    response = await fetch(url, { method, headers: { Accept: "application/json" }, cache: "no-store" });
+  } catch (error) {
+    throw new tus.NetworkError(error.message);
+  }
+  const body = await response.json().catch(() => null);
+  if (body && body.server_time) clock.sync(body.server_time, sentAt, Date.now());
+  const stateOf = (b) => (b && b.state) || (b && b.questions ? b : null);
+  if (stateOf(body)) state = stateOf(body);
+  if (!response.ok) {
+    throw new tus.HttpError(response.status, (body && body.error) || `The server answered ${response.status}.`, body);
+  }
+  return body;
+}
+
+/** Call `fn` until it works, waiting out network failures (the banner says so meanwhile). */
+async function persist(source, fn) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const result = await fn();
+      setOffline(source, false);
+      return result;
+    } catch (error) {
+      if (!(error instanceof tus.NetworkError)) {
+        setOffline(source, false);
+        throw error;
+      }
+      setOffline(source, true);
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, Math.min(500 * 2 ** attempt, 5000));
+        window.addEventListener("online", () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
+    }
+  }
+}
+
+const refreshState = () => persist("state", () => api(stateUrl));
+
+// --- page state -------------------------------------------------------------------------------
+
+let state = null;
+let stream = null;
+let settings = savedSettings();
+let phase = "loading"; // loading | device | before | think | recording | review | interrupted | finished
+let ticker = null;
+let cleanup = [];
+const uploads = new Map(); // takeId → tus.Upload
+const localUrls = new Map(); // takeId → blob: URL of what this page recorded
+
+function current() {
+  if (!state || state.current_position === null) return null;
+  return state.questions.find((q) => q.position === state.current_position) || null;
+}
+
+function showProblem(message) {
+  const box = $("problem");
+  box.textContent = message;
+  box.hidden = !message;
+  if (message) box.focus();
+}
+
+function fmtDuration(seconds) {
+  seconds = Math.max(0, Math.ceil(seconds));
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  if (!m) return `${s} second${s === 1 ? "" : "s"}`;
+  return s ? `${m} min ${s} s` : `${m} minute${m === 1 ? "" : "s"}`;
+}
+
+function fmtClock(seconds) {
+  seconds = Math.max(0, Math.ceil(seconds));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function resetView() {
+  clearInterval(ticker);
+  ticker = null;
+  for (const undo of cleanup) undo();
+  cleanup = [];
+  for (const id of ["q-before", "q-prompt-box", "q-think", "q-recording", "q-review", "q-interrupted"]) {
+    $(id).hidden = true;
+  }
+}
+
+/** Replace a button's listeners (each view binds its own). */
+function onClick(id, handler) {
+  const button = $(id);
+  const fresh = button.cloneNode(true);
+  fresh.disabled = false;
+  button.replaceWith(fresh);
+  fresh.addEventListener("click", handler);
+  return fresh;
+}
+
+function header(q) {
+  $("q-progress").textContent = q.is_practice
+    ? "Practice question"
+    : `Question ${q.number} of ${state.total_questions}`;
+  const answered = state.questions.filter((p) => !p.is_practice && p.closed).length;
+  $("q-progress-bar").style.width = `${(100 * answered) / Math.max(1, state.total_questions)}%`;
+  const left = q.attempts_allowed - q.attempts_used;
+  $("q-attempts").textContent = `${plural(left, "attempt")} left of ${q.attempts_allowed}`;
+}
+
+// --- the flow ---------------------------------------------------------------------------------
+
+function render() {
+  resetView();
+  const q = current();
+  if (!q) return finish();
+  $("question").hidden = false;
+  header(q);
+  const recordingTake = q.takes.find((t) => t.status === "recording");
+  if (recordingTake) {
+    if (uploads.has(recordingTake.id)) return showReview(q, recordingTake.id);
+    return showInterrupted(q, recordingTake);
+  }
+  if (q.open_reveal) return showThink(q);
+  const usable = q.takes.filter((t) => USABLE.includes(t.status));
+  if (usable.length) return showReview(q, usable[usable.length - 1].id);
+  return showBefore(q);
+}
+
+function showBefore(q) {
+  phase = "before";
+  const left = q.attempts_allowed - q.attempts_used;
+  $("q-before-lead").textContent = q.is_practice
+    ? "A practice question first: nobody will see this answer. Use it to get used to the timing."
+    : `Question ${q.number} of ${state.total_questions} is next.`;
+  const think = q.think_seconds
+    ? `When you show the question you get ${fmtDuration(q.think_seconds)} to think; then recording starts by itself.`
+    : "When you show the question you can read it and start recording when you are ready.";
+  $("q-before-notice").textContent =
+    `${think} You can answer for up to ${fmtDuration(q.answer_seconds)}. ` +
+    `Showing the question uses one of your attempts (${left} left), even if you leave the page or do not record.`;
+  $("q-before").hidden = false;
+  onClick("q-reveal", () => reveal(q));
+}
+
+async function reveal(q) {
+  $("q-reveal").disabled = true;
+  showProblem("");
+  try {
+    await persist("reveal", () => api(q.reveal_url, "POST"));
+  } catch (error) {
+    showProblem(error.message);
+  }
+  render();
+  $("q-progress").focus();
+}
+
+function showThink(q) {
+  phase = "think";
+  $("q-prompt").textContent = q.prompt;
+  $("q-prompt-box").hidden = false;
+  $("q-think").hidden = false;
+  const start = onClick("q-start", () => startRecording(q));
+  start.disabled = false;
+  if (!q.think_seconds || !q.think_ends_at) {
+    $("q-think-label").textContent = "Start when you are ready.";
+    $("q-think-left").hidden = true;
+    $("q-think-help").textContent = `You can answer for up to ${fmtDuration(q.answer_seconds)}.`;
+    start.textContent = "Start recording";
+    start.focus();
+    return;
+  }
+  $("q-think-label").textContent = "Time to think";
+  $("q-think-left").hidden = false;
+  $("q-think-help").textContent =
+    `Recording starts by itself when the time is up. You can answer for up to ${fmtDuration(q.answer_seconds)}.`;
+  start.textContent = "Start recording now";
+  const endsAt = q.think_ends_at * 1000;
+  let announced = null;
+  const tick = () => {
+    const left = (endsAt - clock.now()) / 1000;
+    $("q-think-left").textContent = fmtClock(left);
+    const mark = [30, 10, 5].find((s) => left <= s && left > s - 1);
+    if (mark && announced !== mark) {
+      announced = mark;
+      $("q-announce").textContent = `Recording starts in ${mark} seconds.`;
+    }
+    if (left <= 0) startRecording(q);
+  };
+  tick();
+  ticker = setInterval(tick, 250);
+}
+
+let starting = false;
+
+async function startRecording(q) {
+  if (starting || phase !== "think") return;
+  starting = true;
+  clearInterval(ticker);
+  ticker = null;
+  $("q-start").disabled = true;
+  showProblem("");
+  try {
+    const mimeType = pickMimeType(settings.audioOnly);
+    if (!mimeType) throw new Error("This browser cannot record in a format we accept. Try another browser.");
+    if (!stream || !stream.active) stream = await acquire(settings);
+    const created = await persist("create", () =>
+      tus.create(q.upload_create_url, { filetype: mimeType, audioOnly: Boolean(settings.audioOnly) }),
+    );
+    await record(q, created, mimeType);
+  } catch (error) {
+    log("start-refused", { message: error.message });
+    showProblem(error.message);
+    await refreshState().catch(() => {});
+    render();
+  } finally {
+    starting = false;
+  }
+}
+
+async function record(q, created, mimeType) {
+  const takeId = created.take.id;
+  const uploadUrl = created.location;
+  await store.putTake({ takeId, uploadUrl, stateUrl, position: q.position, mimeType });
+  // Keep the page's picture of the question in step without waiting for the server.
+  q.takes.push(created.take);
+  q.attempts_used += 1;
+  q.open_reveal = false;
+  const upload = track(new tus.Upload({ takeId, uploadUrl, stateUrl }));
+
+  phase = "recording";
+  resetView();
+  header(q);
+  $("q-prompt").textContent = q.prompt;
+  $("q-prompt-box").hidden = false;
+  $("q-recording").hidden = false;
+  const preview = $("q-preview");
+  const hasVideo = stream.getVideoTracks().length > 0;
+  preview.hidden = !hasVideo;
+  preview.srcObject = hasVideo ? stream : null;
+  if (hasVideo) preview.play().catch(() => {});
+
+  const parts = [];
+  let offset = 0;
+  let seq = 0;
+  let writes = Promise.resolve();
+  const recorder = new Recorder(stream, mimeType);
+  const stopped = recorder.start((blob) => {
+    parts.push(blob);
+    writes = writes.then(async () => {
+      const data = await blob.arrayBuffer();
+      await store.putChunk(takeId, seq, offset, data);
+      seq += 1;
+      offset += data.byteLength;
+      upload.grew(offset);
+    });
+  });
+  const warn = (event) => {
+    event.preventDefault();
+    event.returnValue = "";
+  };
+  window.addEventListener("beforeunload", warn);
+  log("recording", { takeId, mimeType });
+
+  const endsAt = clock.now() + q.answer_seconds * 1000;
+  const stop = onClick("q-stop", () => recorder.stop());
+  stop.disabled = false;
+  stop.focus();
+  let announced = null;
+  const tick = () => {
+    const left = (endsAt - clock.now()) / 1000;
+    $("q-answer-left").textContent = `${fmtClock(left)} left`;
+    $("q-answer-bar").style.width = `${Math.max(0, (100 * left) / q.answer_seconds)}%`;
+    const mark = [30, 10].find((s) => left <= s && left > s - 1);
+    if (mark && announced !== mark) {
+      announced = mark;
+      $("q-announce").textContent = `${mark} seconds left.`;
+    }
+    if (left <= 0) recorder.stop();
+  };
+  tick();
+  ticker = setInterval(tick, 250);
+
+  await stopped.catch((error) => showProblem(`Recording stopped: ${error.message}`));
+  clearInterval(ticker);
+  ticker = null;
+  await writes;
+  await store.updateTake(takeId, { finished: true, totalBytes: offset });
+  upload.finish(offset);
+  window.removeEventListener("beforeunload", warn);
+
+  const blob = new Blob(parts, { type: mimeType.split(";")[0] });
+  localUrls.set(takeId, URL.createObjectURL(blob));
+  const sha256 = await tus.sha256Hex(await blob.arrayBuffer());
+  debug.takes[takeId] = { bytes: blob.size, sha256, chunks: parts.length, mimeType };
+  log("recorded", { takeId, bytes: blob.size });
+  $("q-announce").textContent = "Recording stopped.";
+  showReview(q, takeId);
+  $("q-playback").focus();
+}
+
+/** Watch the take; keep or retake once it is saved. */
+function showReview(q, takeId) {
+  phase = "review";
+  resetView();
+  header(q);
+  $("q-review").hidden = false;
+  const take = q.takes.find((t) => t.id === takeId) || { id: takeId };
+  const playback = $("q-playback");
+  const source = localUrls.get(takeId) || take.media_url;
+  if (source && playback.dataset.src !== source) {
+    playback.src = source;
+    playback.dataset.src = source;
+  } else if (!source) {
+    localPlayback(takeId, playback);
+  }
+  const left = q.attempts_allowed - q.attempts_used;
+  const keep = onClick("q-keep", () => keepTake(q, takeId));
+  const retake = onClick("q-retake", () => retakeQuestion(q));
+  retake.hidden = left <= 0;
+  retake.textContent = `Retake (${plural(left, "retake")} left)`;
+  const failed = $("q-failed");
+  failed.hidden = !(take.status === "failed" && take.failure_reason);
+  failed.textContent = take.failure_reason ? `This recording cannot be used: ${take.failure_reason}.` : "";
+  const saveStatus = $("q-save");
+
+  const apply = (snap) => {
+    const saved = snap.phase === "saved";
+    keep.disabled = !saved;
+    retake.disabled = !saved;
+    keep.setAttribute("aria-disabled", String(!saved));
+    saveStatus.dataset.phase = snap.phase;
+    saveStatus.textContent = describeSave(snap, left);
+  };
+  const upload = uploads.get(takeId);
+  if (upload) {
+    cleanup.push(upload.onchange(apply));
+  } else {
+    apply({ phase: "saved", sent: take.bytes_received, total: take.bytes_received });
+  }
+  showOthers(q, takeId);
+}
+
+function describeSave(snap, left) {
+  switch (snap.phase) {
+    case "saved":
+      return `Saved: the server has all ${formatBytes(snap.total ?? snap.sent)} of this answer.`;
+    case "offline":
+      return "Saving paused (offline). Your answer is safe on this device and will upload when you are back online.";
+    case "retrying":
+      return "Saving… the server did not answer; trying again.";
+    case "verifying":
+      return "Saving… checking the server's copy.";
+    case "failed":
+      return `Not saved: ${snap.error}. This device keeps its copy.`;
+    default: {
+      if (snap.total) {
+        const pct = Math.floor((100 * snap.sent) / Math.max(1, snap.total));
+        return `Saving… ${pct}% sent. ${left ? "" : ""}`.trim();
+      }
+      return `Saving… ${formatBytes(snap.sent)} sent while recording.`;
+    }
+  }
+}
+
+function formatBytes(n) {
+  if (!n) return "0 bytes";
+  if (n < 1024 * 1024) return `${Math.max(1, Math.round(n / 1024))} KB`;
+  return `${(n / 1048576).toFixed(1)} MB`;
+}
+
+async function localPlayback(takeId, playback) {
+  const meta = await store.getTake(takeId);
+  if (!meta) return;
+  const chunks = await store.chunks(takeId);
+  const url = URL.createObjectURL(new Blob(chunks.map((c) => c.data), { type: meta.mimeType.split(";")[0] }));
+  localUrls.set(takeId, url);
+  playback.src = url;
+  playback.dataset.src = url;
+}
+
+function showOthers(q, shownId) {
+  const others = q.takes.filter((t) => t.id !== shownId && USABLE.includes(t.status));
+  const list = $("q-others-list");
+  list.replaceChildren();
+  $("q-others").hidden = others.length === 0;
+  for (const take of others) {
+    const item = document.createElement("li");
+    item.className = "d-flex flex-wrap align-items-center gap-2 mb-2";
+    const label = document.createElement("span");
+    label.textContent = `Attempt ${take.attempt}`;
+    const watch = document.createElement("button");
+    watch.type = "button";
+    watch.className = "btn btn-sm btn-outline-secondary";
+    watch.textContent = "Watch";
+    watch.addEventListener("click", () => {
+      $("q-playback").src = take.media_url;
+      $("q-playback").dataset.src = take.media_url;
+      $("q-playback").focus();
+    });
+    const keep = document.createElement("button");
+    keep.type = "button";
+    keep.className = "btn btn-sm btn-outline-primary";
+    keep.textContent = `Keep attempt ${take.attempt} instead`;
+    keep.addEventListener("click", () => keepTake(q, take.id));
+    item.append(label, watch, keep);
+    list.append(item);
+  }
+}
+
+async function keepTake(q, takeId) {
+  $("q-keep").disabled = true;
+  showProblem("");
+  try {
+    await persist("keep", () => api(`${apiBase}takes/${takeId}/keep`, "POST"));
+    log("kept", { takeId });
+  } catch (error) {
+    showProblem(error.message);
+  }
+  render();
+  $("q-progress").focus();
+}
+
+async function retakeQuestion(q) {
+  $("q-retake").disabled = true;
+  await reveal(q);
+}
+
+function showInterrupted(q, take) {
+  phase = "interrupted";
+  $("q-interrupted").hidden = false;
+  onClick("q-discard", async () => {
+    try {
+      await persist("discard", () => tus.terminate(take.upload_url));
+    } catch (error) {
+      showProblem(error.message);
+    }
+    await refreshState();
+    render();
+  });
+}
+
+async function finish() {
+  phase = "finished";
+  $("question").hidden = true;
+  $("finished").hidden = false;
+  const pending = [...uploads.values()].map((u) => u.result.catch(() => null));
+  await Promise.all(pending);
+  $("finished-status").textContent = "Every answer is saved. Taking you to the review page…";
+  window.location.assign(state.review_url);
+}
+
+// --- uploads ------------------------------------------------------------------------------------
+
+function track(upload) {
+  uploads.set(upload.takeId, upload);
+  upload.onchange((snap) => {
+    setOffline(`upload-${upload.takeId}`, snap.phase === "offline");
+    debug.uploads = Object.fromEntries([...uploads].map(([id, u]) => [id, u.snapshot()]));
+  });
+  upload.start().then(
+    async (result) => {
+      debug.saved[upload.takeId] = { bytes: result.bytes, sha256: result.sha256 };
+      log("saved", { takeId: upload.takeId });
+      uploads.delete(upload.takeId);
+      await refreshState();
+      if (phase === "review" || phase === "before" || phase === "interrupted") render();
+    },
+    (error) => log("upload-failed", { takeId: upload.takeId, message: error.message }),
+  );
+  return upload;
+}
+
+/** After a reload or a crash: send what this device still holds, from the server's offset. */
+async function resumeStoredTakes() {
+  for (const meta of await store.allTakes()) {
+    if (meta.stateUrl !== stateUrl || uploads.has(meta.takeId)) continue;
+    const chunks = await store.chunks(meta.takeId);
+    const local = chunks.reduce((end, c) => Math.max(end, c.offset + c.size), 0);
+    if (local === 0) {
+      // The page closed before the recorder produced anything: nothing to save.
+      await tus.terminate(meta.uploadUrl).catch(() => {});
+      await store.deleteTake(meta.takeId);
+      continue;
+    }
+    if (!meta.finished) await store.updateTake(meta.takeId, { finished: true, totalBytes: local });
+    log("resume", { takeId: meta.takeId, bytes: local });
+    track(
+      new tus.Upload({
+        takeId: meta.takeId,
+        uploadUrl: meta.uploadUrl,
+        stateUrl,
+        localBytes: local,
+        finished: true,
+        totalBytes: local,
+      }),
+    );
+  }
+}
+
+// --- start ---------------------------------------------------------------------------------------
+
+async function deviceReady() {
+  if (sessionStorage.getItem(checkedKey)) {
+    try {
+      stream = await acquire(settings);
+      return;
+    } catch {
+      /* fall through to the full check */
+    }
+  }
+  phase = "device";
+  const check = new DeviceCheck($("devicecheck"), { audioOnlyAllowed: Boolean(state.audio_only_allowed) });
+  const q = current();
+  $("dc-continue").textContent =
+    q && q.is_practice ? "Continue to the practice question" : "Continue to the questions";
+  $("dc-title").focus();
+  const result = await check.run();
+  stream = result.stream;
+  settings = result.settings;
+  sessionStorage.setItem(checkedKey, "1");
+}
+
+async function main() {
+  try {
+    await refreshState();
+    await resumeStoredTakes();
+  } catch (error) {
+    $("loading").hidden = true;
+    showProblem(error.message);
+    return;
+  }
+  $("loading").hidden = true;
+  if (current()) await deviceReady();
+  render();
+  if (phase !== "finished") $("q-progress").focus();
+}
+
+window.addEventListener("pagehide", () => stopStream(stream));
+main();
