@@ -1,0 +1,135 @@
+"""Nothing recorded is lost: a dropped network in the middle of an answer, a reload after a
+kept answer, in the middle of an upload and in the middle of a recording."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from interview.models import TakeStatus
+
+from .candidate import Candidate
+from .conftest import Spec, original_bytes, sha256, takes_of
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+OFFLINE_TEXT = "offline: your answer is safe on this device and will upload when you are back online"
+
+
+def test_answer_recorded_through_a_network_drop_is_stored_byte_for_byte(
+    live_server, context, make_interview, artifacts
+):
+    """Does an answer survive the network going away mid-recording: the page says so, Keep
+    waits, and once back online the server's file is exactly what the recorder produced?"""
+    invitation_id, token = make_interview([Spec("Describe a hard bug you fixed.", think=0)])
+    me = Candidate(context.new_page(), live_server, token, artifacts)
+    me.open()
+    me.device_check(test_recording=False)
+    me.reveal()
+    me.start_when_ready()
+    expect(me.page.locator("#q-recording")).to_be_visible()
+    me.page.wait_for_timeout(1200)
+    context.set_offline(True)
+    me.page.wait_for_timeout(3000)
+    expect(me.page.locator("#net-status")).to_contain_text(OFFLINE_TEXT)
+    me.shot("offline-while-recording")
+    take_id = me.record(0.3)  # stop while still offline
+    expect(me.page.locator("#q-save")).to_have_attribute("data-phase", "offline")
+    expect(me.page.locator("#q-keep")).to_be_disabled()
+    me.shot("offline-stopped-keep-disabled")
+    sent_while_offline = takes_of(invitation_id)[0].bytes_received
+    me.page.wait_for_timeout(1500)
+    context.set_offline(False)
+    me.wait_saved()
+    expect(me.page.locator("#net-status")).to_be_hidden()
+    me.shot("back-online-saved")
+
+    take = takes_of(invitation_id)[0]
+    stored = original_bytes(take)
+    recorded = me.takes[take_id]
+    assert take.status in (TakeStatus.UPLOADED, TakeStatus.PROCESSING)
+    assert sent_while_offline < len(stored)  # the tail really was held back on the device
+    assert (len(stored), sha256(stored)) == (recorded["bytes"], recorded["sha256"])
+    assert recorded["chunks"] >= 4  # ~1 s chunks across the drop
+
+
+def test_reload_resumes_at_the_right_question_and_finishes_interrupted_uploads(
+    live_server, context, make_interview, artifacts
+):
+    """After a reload (1) following a kept answer, (2) in the middle of an upload and (3) in
+    the middle of a recording, is the candidate back at the right question with nothing lost?"""
+    invitation_id, token = make_interview(
+        [
+            Spec("Practice: say hello.", think=0, practice=True),
+            Spec("What did you learn last year?", think=0),
+            Spec("What do you want to learn next?", think=0),
+        ]
+    )
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page while recording?"
+    me = Candidate(page, live_server, token, artifacts)
+    me.open()
+    me.device_check(test_recording=False)
+    me.reveal()
+    me.start_when_ready()
+    me.record(1.5)
+    me.wait_saved()
+    me.keep()
+    me.expect_heading("Question 1 of 2")
+
+    # (1) Reload after a kept answer: straight back to question 1 (device already checked).
+    page.reload()
+    me.expect_heading("Question 1 of 2")
+    expect(page.locator("#q-before")).to_be_visible()
+    me.shot("reloaded-after-kept-answer")
+
+    # (2) Reload in the middle of an upload: the server accepts two PATCHes, then the
+    # connection "drops" for every further one; the rest waits in IndexedDB.
+    patches = {"n": 0}
+
+    def flaky(route):
+        if route.request.method == "PATCH":
+            patches["n"] += 1
+            if patches["n"] > 2:
+                return route.abort("connectionreset")
+        return route.continue_()
+
+    page.route("**/api/uploads/**", flaky)
+    me.reveal()
+    me.start_when_ready()
+    take_id = me.record(3.5)
+    expect(page.locator("#q-save")).not_to_have_attribute("data-phase", "saved")
+    expect(page.locator("#q-keep")).to_be_disabled()
+    recorded = me.takes[take_id]
+    held = next(t for t in takes_of(invitation_id) if t.id == take_id)
+    assert held.status == TakeStatus.RECORDING and 0 < held.bytes_received < recorded["bytes"]
+    me.shot("upload-interrupted")
+    page.unroute("**/api/uploads/**")
+    page.reload()
+    me.expect_heading("Question 1 of 2")
+    me.wait_saved()
+    me.shot("reloaded-upload-finished")
+    stored = original_bytes(next(t for t in takes_of(invitation_id) if t.id == take_id))
+    assert (len(stored), sha256(stored)) == (recorded["bytes"], recorded["sha256"])
+    me.keep()
+
+    # (3) Reload in the middle of a recording: what was recorded so far is saved.
+    me.expect_heading("Question 2 of 2")
+    me.reveal()
+    me.start_when_ready()
+    expect(page.locator("#q-recording")).to_be_visible()
+    page.wait_for_timeout(2500)
+    page.reload()
+    me.expect_heading("Question 2 of 2")
+    me.wait_saved()
+    saved = page.evaluate("() => window.__interviewDebug.saved")
+    assert len(saved) == 1
+    (cut_id, local), = saved.items()
+    cut = next(t for t in takes_of(invitation_id) if t.id == int(cut_id))
+    stored = original_bytes(cut)
+    assert cut.status in (TakeStatus.UPLOADED, TakeStatus.PROCESSING)
+    assert len(stored) > 10_000
+    assert (len(stored), sha256(stored)) == (local["bytes"], local["sha256"])
+    me.shot("reloaded-mid-recording-saved")
+    me.keep()
+    page.wait_for_url(f"{live_server}/i/{token}/review")
