@@ -26,6 +26,7 @@ from interview.extensions import db
 from interview.media.storage import get_storage
 from interview.models import (
     AssetKind,
+    Criterion,
     Invitation,
     MediaAsset,
     Organization,
@@ -34,7 +35,6 @@ from interview.models import (
     Screening,
     ScreeningStatus,
     Take,
-    Criterion,
 )
 
 from .. import factories

@@ -13,7 +13,9 @@ from .conftest import Spec, original_bytes, sha256, takes_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-OFFLINE_TEXT = "offline: your answer is safe on this device and will upload when you are back online"
+OFFLINE_TEXT = (
+    "offline: your answer is safe on this device and will upload when you are back online"
+)
 
 
 def test_answer_recorded_through_a_network_drop_is_stored_byte_for_byte(
@@ -124,7 +126,7 @@ def test_reload_resumes_at_the_right_question_and_finishes_interrupted_uploads(
     me.wait_saved()
     saved = page.evaluate("() => window.__interviewDebug.saved")
     assert len(saved) == 1
-    (cut_id, local), = saved.items()
+    ((cut_id, local),) = saved.items()
     cut = next(t for t in takes_of(invitation_id) if t.id == int(cut_id))
     stored = original_bytes(cut)
     assert cut.status in (TakeStatus.UPLOADED, TakeStatus.PROCESSING)
