@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from interview.models import TakeStatus
+
 from .candidate import Candidate
-from .conftest import DESKTOP, PHONE
+from .conftest import DESKTOP, PHONE, Spec, takes_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -35,3 +37,30 @@ def test_blocked_camera_shows_guidance_and_no_question(
         me.shot("permission-denied")
     finally:
         context.close()
+
+
+def test_audio_only_answer_is_recorded_and_processed_without_a_picture(
+    live_server, context, make_interview, artifacts, run_media_worker
+):
+    """When the interview allows audio-only answers, can the candidate choose the microphone
+    only, and does the server get (and process) an audio recording marked as such?"""
+    invitation_id, token = make_interview(
+        [Spec("Introduce yourself.", think=0)], audio_only_allowed=True
+    )
+    me = Candidate(context.new_page(), live_server, token, artifacts)
+    me.open()
+    me.page.get_by_role("button", name="Turn on camera and microphone").click()
+    me.page.get_by_label("Answer with my microphone only").check()
+    expect(me.page.locator("#dc-audio-note")).to_be_visible()
+    expect(me.page.locator("#dc-preview")).to_be_hidden()
+    me.device_check()
+    me.reveal()
+    me.start_when_ready()
+    take_id = me.record(2)
+    me.wait_saved()
+    assert me.takes[take_id]["mimeType"].startswith("audio/webm")
+    me.shot("audio-only-saved")
+    run_media_worker()
+    (take,) = takes_of(invitation_id)
+    assert take.audio_only and take.content_type == "audio/webm"
+    assert take.status == TakeStatus.READY, take.failure_reason

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def test_candidate_completes_a_screening_and_the_receipt_matches_the_stored_files(
-    live_server, context, make_interview, artifacts
+    live_server, context, make_interview, artifacts, run_media_worker
 ):
     """Can a candidate do practice + 3 questions (one retake), submit, and does the receipt
     show, for every answer, the size and SHA-256 of the original the server stored?"""
@@ -113,3 +113,13 @@ def test_candidate_completes_a_screening_and_the_receipt_matches_the_stored_file
         })"""
     )
     assert left == 0
+
+    # A real worker processes what the browser recorded; the receipt then shows durations.
+    run_media_worker()
+    by_id = {t.id: t for t in takes_of(invitation_id)}
+    for take_id in kept:
+        assert by_id[take_id].status == TakeStatus.READY, by_id[take_id].failure_reason
+        assert 1000 <= by_id[take_id].duration_ms <= 5000
+    me.page.reload()
+    expect(me.page.locator("#receipt")).not_to_contain_text("being processed")
+    me.shot("receipt-processed")

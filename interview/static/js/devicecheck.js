@@ -149,6 +149,7 @@ export class DeviceCheck {
   async turnOn() {
     this.el("dc-denied").hidden = true;
     this.el("dc-start").disabled = true;
+    this.el("dc-retry").disabled = true;
     try {
       stopStream(this.stream);
       this.stream = await acquire(this.settings);
@@ -166,6 +167,7 @@ export class DeviceCheck {
       }
     }
     this.el("dc-start").hidden = true;
+    this.el("dc-retry").disabled = false;
     this.el("dc-live").hidden = false;
     await this.show();
     await this.listDevices();
@@ -173,11 +175,18 @@ export class DeviceCheck {
   }
 
   refused(error) {
-    const { title, text } = explain(error);
+    let { title, text } = explain(error);
     this.el("dc-denied-title").textContent = title;
+    if (this.audioOnlyAllowed && error && error.name === "NotFoundError" && !this.settings.audioOnly) {
+      text += " This interview also accepts answers recorded with the microphone only: press “Try again” to use just your microphone.";
+      this.settings.audioOnly = true; // the next attempt asks for the microphone only
+      const box = this.el("dc-audio-only");
+      if (box) box.checked = true;
+    }
     this.el("dc-denied-text").textContent = text;
     this.el("dc-denied").hidden = false;
-    this.el("dc-start").disabled = false;
+    this.el("dc-retry").disabled = false;
+    this.el("dc-start").hidden = true;
     this.el("dc-live").hidden = true;
     this.el("dc-denied").focus();
   }
@@ -252,6 +261,7 @@ export class DeviceCheck {
     if (this.testUrl) URL.revokeObjectURL(this.testUrl);
     this.testUrl = URL.createObjectURL(new Blob(parts, { type: mimeType }));
     playback.src = this.testUrl;
+    playback.classList.toggle("media-audio", mimeType.startsWith("audio/"));
     playback.hidden = false;
     status.textContent = "Test recorded. Play it back to check the picture and the sound.";
     button.disabled = false;

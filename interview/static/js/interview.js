@@ -195,6 +195,11 @@ function showBefore(q) {
   $("q-before-notice").textContent =
     `${think} You can answer for up to ${fmtDuration(q.answer_seconds)}. ` +
     `Showing the question uses one of your attempts (${left} left), even if you leave the page or do not record.`;
+  const last = q.takes[q.takes.length - 1];
+  const lastNote = $("q-before-last");
+  const reason = last && last.status === "failed" && last.failure_reason;
+  lastNote.hidden = !reason || reason === "discarded by the candidate";
+  lastNote.textContent = reason ? `Your last attempt could not be used: ${reason}.` : "";
   $("q-before").hidden = false;
   onClick("q-reveal", () => reveal(q));
 }
@@ -317,6 +322,7 @@ async function record(q, created, mimeType) {
   };
   window.addEventListener("beforeunload", warn);
   log("recording", { takeId, mimeType });
+  $("q-announce").textContent = "Recording started.";
 
   const endsAt = clock.now() + q.answer_seconds * 1000;
   const stop = onClick("q-stop", () => recorder.stop());
@@ -363,6 +369,7 @@ function showReview(q, takeId) {
   $("q-review").hidden = false;
   const take = q.takes.find((t) => t.id === takeId) || { id: takeId };
   const playback = $("q-playback");
+  playback.classList.toggle("media-audio", Boolean(settings.audioOnly));
   const source = localUrls.get(takeId) || take.media_url;
   if (source && playback.dataset.src !== source) {
     playback.src = source;
