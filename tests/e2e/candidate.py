@@ -19,6 +19,14 @@ class Candidate:
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
 
+    def page_errors(self) -> list[str]:
+        """Uncaught script errors and Content-Security-Policy violations seen so far."""
+        return [
+            line
+            for line in self.console
+            if line.startswith("pageerror") or "Content Security Policy" in line
+        ]
+
     @property
     def interview_url(self) -> str:
         return f"{self.base_url}/i/{self.token}/interview"

@@ -123,3 +123,4 @@ def test_candidate_completes_a_screening_and_the_receipt_matches_the_stored_file
     me.page.reload()
     expect(me.page.locator("#receipt")).not_to_contain_text("being processed")
     me.shot("receipt-processed")
+    assert me.page_errors() == []

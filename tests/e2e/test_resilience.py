@@ -53,6 +53,7 @@ def test_answer_recorded_through_a_network_drop_is_stored_byte_for_byte(
     assert sent_while_offline < len(stored)  # the tail really was held back on the device
     assert (len(stored), sha256(stored)) == (recorded["bytes"], recorded["sha256"])
     assert recorded["chunks"] >= 4  # ~1 s chunks across the drop
+    assert me.page_errors() == []
 
 
 def test_reload_resumes_at_the_right_question_and_finishes_interrupted_uploads(
@@ -135,3 +136,4 @@ def test_reload_resumes_at_the_right_question_and_finishes_interrupted_uploads(
     me.shot("reloaded-mid-recording-saved")
     me.keep()
     page.wait_for_url(f"{live_server}/i/{token}/review")
+    assert me.page_errors() == []

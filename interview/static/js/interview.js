@@ -188,7 +188,7 @@ function showBefore(q) {
   const left = q.attempts_allowed - q.attempts_used;
   $("q-before-lead").textContent = q.is_practice
     ? "A practice question first: nobody will see this answer. Use it to get used to the timing."
-    : `Question ${q.number} of ${state.total_questions} is next.`;
+    : "Take a breath: the question appears when you press the button.";
   const think = q.think_seconds
     ? `When you show the question you get ${fmtDuration(q.think_seconds)} to think; then recording starts by itself.`
     : "When you show the question you can read it and start recording when you are ready.";
