@@ -137,3 +137,28 @@ def test_reload_resumes_at_the_right_question_and_finishes_interrupted_uploads(
     me.keep()
     page.wait_for_url(f"{live_server}/i/{token}/review")
     assert me.page_errors() == []
+
+
+def test_without_indexeddb_the_answer_still_uploads_and_the_page_warns(
+    live_server, context, make_interview, artifacts
+):
+    """In a browser where IndexedDB is unavailable (some private modes), does the answer still
+    reach the server intact, with a warning to keep the page open?"""
+    invitation_id, token = make_interview([Spec("What motivates you?", think=0)])
+    page = context.new_page()
+    page.add_init_script("Object.defineProperty(window, 'indexedDB', { get: () => undefined })")
+    me = Candidate(page, live_server, token, artifacts)
+    me.open()
+    me.device_check(test_recording=False)
+    me.reveal()
+    me.start_when_ready()
+    take_id = me.record(2)
+    me.wait_saved()
+    expect(page.locator("#store-warning")).to_be_visible()
+    me.shot("no-indexeddb-saved")
+    stored = original_bytes(takes_of(invitation_id)[0])
+    assert (len(stored), sha256(stored)) == (
+        me.takes[take_id]["bytes"],
+        me.takes[take_id]["sha256"],
+    )
+    assert me.page_errors() == []

@@ -584,7 +584,14 @@ async function deviceReady() {
   sessionStorage.setItem(checkedKey, "1");
 }
 
+store.onFallback(() => {
+  const banner = $("store-warning");
+  banner.hidden = false;
+});
+
 async function main() {
+  // Ask the browser not to evict stored answers under storage pressure (best effort).
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   try {
     await refreshState();
     await resumeStoredTakes();

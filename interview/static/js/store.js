@@ -12,6 +12,19 @@ const DB_VERSION = 1;
 
 let opening = null;
 
+/**
+ * When IndexedDB is unavailable or full, chunks are kept in memory instead, so the answer still
+ * uploads (it just does not survive a reload). `onFallback` lets the page say so.
+ */
+const memory = { takes: new Map(), chunks: new Map() };
+let fallbackListener = null;
+export function onFallback(listener) {
+  fallbackListener = listener;
+}
+function fellBack(error) {
+  if (fallbackListener) fallbackListener(error);
+}
+
 function request(req) {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
@@ -53,6 +66,15 @@ export function open() {
 
 /** Remember a take before its first chunk: which upload it belongs to. */
 export async function putTake(meta) {
+  try {
+    await idbPutTake(meta);
+  } catch (error) {
+    memory.takes.set(meta.takeId, { finished: false, totalBytes: null, createdAt: Date.now(), ...meta });
+    fellBack(error);
+  }
+}
+
+async function idbPutTake(meta) {
   const db = await open();
   const tx = db.transaction("takes", "readwrite");
   tx.objectStore("takes").put({ finished: false, totalBytes: null, createdAt: Date.now(), ...meta });
@@ -60,37 +82,71 @@ export async function putTake(meta) {
 }
 
 export async function updateTake(takeId, patch) {
-  const db = await open();
-  const tx = db.transaction("takes", "readwrite");
-  const store = tx.objectStore("takes");
-  const current = await request(store.get(takeId));
-  if (current) store.put({ ...current, ...patch });
-  await done(tx);
+  if (memory.takes.has(takeId)) {
+    memory.takes.set(takeId, { ...memory.takes.get(takeId), ...patch });
+    return;
+  }
+  try {
+    const db = await open();
+    const tx = db.transaction("takes", "readwrite");
+    const store = tx.objectStore("takes");
+    const current = await request(store.get(takeId));
+    if (current) store.put({ ...current, ...patch });
+    await done(tx);
+  } catch (error) {
+    fellBack(error);
+  }
 }
 
 export async function getTake(takeId) {
-  const db = await open();
-  return request(db.transaction("takes").objectStore("takes").get(takeId));
+  if (memory.takes.has(takeId)) return memory.takes.get(takeId);
+  try {
+    const db = await open();
+    return await request(db.transaction("takes").objectStore("takes").get(takeId));
+  } catch {
+    return null;
+  }
 }
 
 export async function allTakes() {
-  const db = await open();
-  return request(db.transaction("takes").objectStore("takes").getAll());
+  try {
+    const db = await open();
+    return await request(db.transaction("takes").objectStore("takes").getAll());
+  } catch (error) {
+    fellBack(error);
+    return [];
+  }
 }
 
 /** Store one chunk (durable once the promise resolves). */
 export async function putChunk(takeId, seq, offset, data) {
-  const db = await open();
-  const tx = db.transaction("chunks", "readwrite");
-  tx.objectStore("chunks").put({ takeId, seq, offset, size: data.byteLength, data });
-  await done(tx);
+  const chunk = { takeId, seq, offset, size: data.byteLength, data };
+  if (!memory.chunks.has(takeId)) {
+    try {
+      const db = await open();
+      const tx = db.transaction("chunks", "readwrite");
+      tx.objectStore("chunks").put(chunk);
+      await done(tx);
+      return;
+    } catch (error) {
+      memory.chunks.set(takeId, []);
+      fellBack(error);
+    }
+  }
+  memory.chunks.get(takeId).push(chunk);
 }
 
 /** Every chunk of a take, in recording order. */
 export async function chunks(takeId) {
-  const db = await open();
-  const range = IDBKeyRange.bound([takeId, 0], [takeId, Number.MAX_SAFE_INTEGER]);
-  return request(db.transaction("chunks").objectStore("chunks").getAll(range));
+  let stored = [];
+  try {
+    const db = await open();
+    const range = IDBKeyRange.bound([takeId, 0], [takeId, Number.MAX_SAFE_INTEGER]);
+    stored = await request(db.transaction("chunks").objectStore("chunks").getAll(range));
+  } catch (error) {
+    if (!memory.chunks.has(takeId)) throw error;
+  }
+  return [...stored, ...(memory.chunks.get(takeId) || [])].sort((a, b) => a.seq - b.seq);
 }
 
 /** Bytes [from, to) of a take, read back from the chunks. */
@@ -108,9 +164,16 @@ export async function bytesBetween(takeId, from, to) {
 
 /** Forget a take once the server confirmed every byte of it. */
 export async function deleteTake(takeId) {
-  const db = await open();
-  const tx = db.transaction(["takes", "chunks"], "readwrite");
-  tx.objectStore("takes").delete(takeId);
-  tx.objectStore("chunks").delete(IDBKeyRange.bound([takeId, 0], [takeId, Number.MAX_SAFE_INTEGER]));
-  await done(tx);
+  const inMemory = memory.takes.has(takeId) || memory.chunks.has(takeId);
+  memory.takes.delete(takeId);
+  memory.chunks.delete(takeId);
+  try {
+    const db = await open();
+    const tx = db.transaction(["takes", "chunks"], "readwrite");
+    tx.objectStore("takes").delete(takeId);
+    tx.objectStore("chunks").delete(IDBKeyRange.bound([takeId, 0], [takeId, Number.MAX_SAFE_INTEGER]));
+    await done(tx);
+  } catch (error) {
+    if (!inMemory) throw error;
+  }
 }
