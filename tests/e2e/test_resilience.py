@@ -162,3 +162,32 @@ def test_without_indexeddb_the_answer_still_uploads_and_the_page_warns(
         me.takes[take_id]["sha256"],
     )
     assert me.page_errors() == []
+
+
+def test_recording_abandoned_in_another_browser_can_be_discarded(
+    live_server, browser, context, make_interview, artifacts
+):
+    """A candidate starts recording on one browser, which dies; on another browser (no local
+    copy) is the interrupted recording explained, and can it be discarded for the next try?"""
+    invitation_id, token = make_interview([Spec("What did you build last?", think=0)])
+    first = browser.new_context()
+    gone = Candidate(first.new_page(), live_server, token, artifacts)
+    gone.open()
+    gone.device_check(test_recording=False)
+    gone.reveal()
+    gone.start_when_ready()
+    expect(gone.page.locator("#q-recording")).to_be_visible()
+    gone.page.wait_for_timeout(1500)
+    first.close()  # the browser is gone, with its IndexedDB
+
+    me = Candidate(context.new_page(), live_server, token, artifacts)
+    me.open()
+    me.device_check(test_recording=False)
+    expect(me.page.locator("#q-interrupted")).to_be_visible()
+    me.shot("interrupted-elsewhere")
+    me.page.get_by_role("button", name="Discard it").click()
+    expect(me.page.locator("#q-before")).to_be_visible()
+    expect(me.page.locator("#q-attempts")).to_have_text("1 attempt left of 2")
+    (take,) = takes_of(invitation_id)
+    assert take.status == TakeStatus.FAILED
+    assert take.failure_reason == "discarded by the candidate"

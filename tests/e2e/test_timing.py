@@ -4,6 +4,7 @@ directly, cannot start late or record longer than the answer limit."""
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 
 import pytest
@@ -91,3 +92,25 @@ def test_answer_longer_than_the_limit_sent_from_the_page_is_refused_by_processin
     me.device_check(test_recording=False)
     expect(me.page.locator("#q-attempts")).to_have_text("1 attempt left of 2")
     me.shot("over-long-refused")
+
+
+def test_countdowns_follow_the_server_clock_when_the_device_clock_is_an_hour_off(
+    live_server, context, make_interview, artifacts
+):
+    """A laptop whose clock is an hour behind: does the think countdown still show the
+    server's 2 seconds, and does recording start by itself when they end?"""
+    invitation_id, token = make_interview([Spec("What is your favourite tool?", think=2)])
+    page = context.new_page()
+    page.add_init_script(
+        "{ const real = Date.now.bind(Date); Date.now = () => real() - 3600 * 1000; }"
+    )
+    me = Candidate(page, live_server, token, artifacts)
+    me.open()
+    me.device_check(test_recording=False)
+    me.reveal()
+    expect(page.locator("#q-think-left")).to_have_text(re.compile(r"^0:0[12]$"))
+    me.record(1.5)
+    me.wait_saved()
+    (take,) = takes_of(invitation_id)
+    assert take.status != TakeStatus.FAILED, take.failure_reason
+    assert 1.0 <= (take.started_at - take.revealed_at).total_seconds() <= 3.5

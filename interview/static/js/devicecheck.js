@@ -127,6 +127,7 @@ export class DeviceCheck {
   /** Resolves with {stream, settings} when the person continues. */
   run() {
     this.root.hidden = false;
+    this.el("dc-title").focus();
     const audioOnly = this.el("dc-audio-only");
     if (audioOnly) audioOnly.checked = this.settings.audioOnly;
     return new Promise((resolve) => {

@@ -213,7 +213,8 @@ async function reveal(q) {
     showProblem(error.message);
   }
   render();
-  $("q-progress").focus();
+  // Screen readers read the question itself; Tab reaches "Start recording" next.
+  $(phase === "think" ? "q-prompt" : "q-progress").focus();
 }
 
 function showThink(q) {
@@ -228,7 +229,6 @@ function showThink(q) {
     $("q-think-left").hidden = true;
     $("q-think-help").textContent = `You can answer for up to ${fmtDuration(q.answer_seconds)}.`;
     start.textContent = "Start recording";
-    start.focus();
     return;
   }
   $("q-think-label").textContent = "Time to think";
@@ -577,7 +577,6 @@ async function deviceReady() {
   const q = current();
   $("dc-continue").textContent =
     q && q.is_practice ? "Continue to the practice question" : "Continue to the questions";
-  $("dc-title").focus();
   const result = await check.run();
   stream = result.stream;
   settings = result.settings;
