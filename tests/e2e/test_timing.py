@@ -114,3 +114,24 @@ def test_countdowns_follow_the_server_clock_when_the_device_clock_is_an_hour_off
     (take,) = takes_of(invitation_id)
     assert take.status != TakeStatus.FAILED, take.failure_reason
     assert 1.0 <= (take.started_at - take.revealed_at).total_seconds() <= 3.5
+
+
+def test_recording_stops_by_itself_at_the_answer_limit(
+    live_server, context, make_interview, artifacts
+):
+    """Nobody presses Stop: does recording end by itself when the answer time is up? (The
+    page's clock is moved 13 s ahead mid-answer so the test need not wait 15 s.)"""
+    invitation_id, token = make_interview([Spec("Summarise your week.", think=0, answer=15)])
+    me = Candidate(context.new_page(), live_server, token, artifacts)
+    me.open()
+    me.device_check(test_recording=False)
+    me.reveal()
+    me.start_when_ready()
+    expect(me.page.locator("#q-recording")).to_be_visible()
+    me.page.wait_for_timeout(1000)
+    me.page.evaluate("() => { const real = Date.now; Date.now = () => real() + 13000; }")
+    expect(me.page.locator("#q-review")).to_be_visible(timeout=5000)
+    expect(me.page.locator("#q-announce")).to_have_text("Recording stopped.")
+    me.wait_saved()
+    (take,) = takes_of(invitation_id)
+    assert take.status in (TakeStatus.UPLOADED, TakeStatus.PROCESSING)
