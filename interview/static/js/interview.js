@@ -393,7 +393,7 @@ function showReview(q, takeId) {
     retake.disabled = !saved;
     keep.setAttribute("aria-disabled", String(!saved));
     saveStatus.dataset.phase = snap.phase;
-    saveStatus.textContent = describeSave(snap, left);
+    saveStatus.textContent = describeSave(snap);
   };
   const upload = uploads.get(takeId);
   if (upload) {
@@ -404,7 +404,7 @@ function showReview(q, takeId) {
   showOthers(q, takeId);
 }
 
-function describeSave(snap, left) {
+function describeSave(snap) {
   switch (snap.phase) {
     case "saved":
       return `Saved: the server has all ${formatBytes(snap.total ?? snap.sent)} of this answer.`;
@@ -419,7 +419,7 @@ function describeSave(snap, left) {
     default: {
       if (snap.total) {
         const pct = Math.floor((100 * snap.sent) / Math.max(1, snap.total));
-        return `Saving… ${pct}% sent. ${left ? "" : ""}`.trim();
+        return `Saving… ${pct}% sent.`;
       }
       return `Saving… ${formatBytes(snap.sent)} sent while recording.`;
     }
