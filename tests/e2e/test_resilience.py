@@ -164,12 +164,8 @@ def test_without_indexeddb_the_answer_still_uploads_and_the_page_warns(
     assert me.page_errors() == []
 
 
-def test_recording_abandoned_in_another_browser_can_be_discarded(
-    live_server, browser, context, make_interview, artifacts
-):
-    """A candidate starts recording on one browser, which dies; on another browser (no local
-    copy) is the interrupted recording explained, and can it be discarded for the next try?"""
-    invitation_id, token = make_interview([Spec("What did you build last?", think=0)])
+def _abandon_a_recording(browser, live_server, token, artifacts) -> None:
+    """Start recording in a browser that then disappears (with its IndexedDB)."""
     first = browser.new_context()
     gone = Candidate(first.new_page(), live_server, token, artifacts)
     gone.open()
@@ -177,8 +173,17 @@ def test_recording_abandoned_in_another_browser_can_be_discarded(
     gone.reveal()
     gone.start_when_ready()
     expect(gone.page.locator("#q-recording")).to_be_visible()
-    gone.page.wait_for_timeout(1500)
-    first.close()  # the browser is gone, with its IndexedDB
+    gone.page.wait_for_timeout(2500)
+    first.close()
+
+
+def test_recording_abandoned_in_another_browser_can_be_discarded(
+    live_server, browser, context, make_interview, artifacts
+):
+    """A candidate starts recording on one browser, which dies; on another browser (no local
+    copy) is the interrupted recording explained, and can it be discarded for the next try?"""
+    invitation_id, token = make_interview([Spec("What did you build last?", think=0)])
+    _abandon_a_recording(browser, live_server, token, artifacts)
 
     me = Candidate(context.new_page(), live_server, token, artifacts)
     me.open()
@@ -191,3 +196,32 @@ def test_recording_abandoned_in_another_browser_can_be_discarded(
     (take,) = takes_of(invitation_id)
     assert take.status == TakeStatus.FAILED
     assert take.failure_reason == "discarded by the candidate"
+
+
+def test_what_reached_the_server_of_an_abandoned_recording_can_be_kept(
+    live_server, browser, context, make_interview, artifacts, run_media_worker
+):
+    """Same dead browser: can the candidate use the part the server already holds as the
+    answer, and does the media pipeline process that cut-off recording?"""
+    invitation_id, token = make_interview([Spec("What did you build last?", think=0)])
+    _abandon_a_recording(browser, live_server, token, artifacts)
+    (held,) = takes_of(invitation_id)
+    held_bytes = held.bytes_received
+    assert held_bytes > 0
+
+    me = Candidate(context.new_page(), live_server, token, artifacts)
+    me.open()
+    me.device_check(test_recording=False)
+    expect(me.page.locator("#q-interrupted")).to_contain_text("The server holds the first")
+    me.page.get_by_role("button", name="Use what reached the server").click()
+    expect(me.page.locator("#q-review")).to_be_visible()
+    me.wait_saved()
+    me.shot("salvaged")
+    (take,) = takes_of(invitation_id)
+    assert take.status in (TakeStatus.UPLOADED, TakeStatus.PROCESSING)
+    assert take.bytes_received == held_bytes == len(original_bytes(take))
+    run_media_worker()
+    (take,) = takes_of(invitation_id)
+    assert take.status == TakeStatus.READY, take.failure_reason
+    me.keep()
+    me.page.wait_for_url(f"{live_server}/i/{token}/review")

@@ -492,6 +492,25 @@ async function retakeQuestion(q) {
 function showInterrupted(q, take) {
   phase = "interrupted";
   $("q-interrupted").hidden = false;
+  const held = take.bytes_received || 0;
+  $("q-interrupted-held").textContent = held
+    ? `The server holds the first ${formatBytes(held)} of it: you can use that part as your answer (then watch it, keep it or retake), or discard it.`
+    : "Nothing of it reached the server: discard it to try again.";
+  const salvage = onClick("q-salvage", async () => {
+    salvage.disabled = true;
+    showProblem("");
+    try {
+      // Declare the length the server already holds: tus then completes the upload as is.
+      const { offset } = await persist("salvage", () => tus.head(take.upload_url));
+      await persist("salvage", () => tus.patch(take.upload_url, offset, new Uint8Array(0), offset));
+      log("salvaged", { takeId: take.id, bytes: offset });
+    } catch (error) {
+      showProblem(error.message);
+    }
+    await refreshState();
+    render();
+  });
+  salvage.hidden = held === 0;
   onClick("q-discard", async () => {
     try {
       await persist("discard", () => tus.terminate(take.upload_url));
