@@ -225,3 +225,50 @@ def test_what_reached_the_server_of_an_abandoned_recording_can_be_kept(
     assert take.status == TakeStatus.READY, take.failure_reason
     me.keep()
     me.page.wait_for_url(f"{live_server}/i/{token}/review")
+
+
+def test_a_take_the_server_got_wrong_is_never_reported_saved_and_stays_on_the_device(
+    live_server, context, make_interview, artifacts
+):
+    """A proxy flips one byte of one PATCH: does the checksum comparison catch it, keep the
+    local copy in IndexedDB, refuse "Keep", and offer a retake instead?"""
+    invitation_id, token = make_interview([Spec("What is hard about support?", think=0)])
+    page = context.new_page()
+    me = Candidate(page, live_server, token, artifacts)
+    patches = {"n": 0}
+
+    def corrupt_second_patch(route):
+        if route.request.method == "PATCH":
+            patches["n"] += 1
+            body = route.request.post_data_buffer
+            if patches["n"] == 2 and body and len(body) > 20:
+                flipped = bytearray(body)
+                flipped[10] ^= 0xFF
+                return route.continue_(post_data=bytes(flipped))
+        return route.continue_()
+
+    page.route("**/api/uploads/**", corrupt_second_patch)
+    me.open()
+    me.device_check(test_recording=False)
+    me.reveal()
+    me.start_when_ready()
+    take_id = me.record(2.5)
+    expect(page.locator("#q-save")).to_have_attribute("data-phase", "failed", timeout=20_000)
+    expect(page.locator("#q-save")).to_contain_text("differs")
+    expect(page.locator("#q-keep")).to_be_disabled()
+    expect(page.locator("#q-retake")).to_be_enabled()
+    me.shot("checksum-mismatch")
+    kept_locally = page.evaluate(
+        """(id) => new Promise((resolve) => {
+            const req = indexedDB.open("interview-recorder");
+            req.onsuccess = () => {
+                const range = IDBKeyRange.bound([id, 0], [id, Number.MAX_SAFE_INTEGER]);
+                const count = req.result.transaction("chunks").objectStore("chunks").count(range);
+                count.onsuccess = () => resolve(count.result);
+            };
+        })""",
+        take_id,
+    )
+    assert kept_locally == me.takes[take_id]["chunks"]
+    (take,) = takes_of(invitation_id)
+    assert take.checksum_sha256 != me.takes[take_id]["sha256"]

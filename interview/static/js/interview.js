@@ -390,7 +390,8 @@ function showReview(q, takeId) {
   const apply = (snap) => {
     const saved = snap.phase === "saved";
     keep.disabled = !saved;
-    retake.disabled = !saved;
+    // A take the server holds differently from this device can only be replaced by a retake.
+    retake.disabled = !(saved || snap.phase === "failed");
     keep.setAttribute("aria-disabled", String(!saved));
     saveStatus.dataset.phase = snap.phase;
     saveStatus.textContent = describeSave(snap);
@@ -415,7 +416,7 @@ function describeSave(snap) {
     case "verifying":
       return "Saving… checking the server's copy.";
     case "failed":
-      return `Not saved: ${snap.error}. This device keeps its copy.`;
+      return `Not saved: ${snap.error}. This device keeps its copy. Please record a retake, or contact the recruiter.`;
     default: {
       if (snap.total) {
         const pct = Math.floor((100 * snap.sent) / Math.max(1, snap.total));

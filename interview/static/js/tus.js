@@ -97,7 +97,8 @@ export async function terminate(url) {
   if (response.status !== 204) throw await errorOf(response);
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The upload cannot succeed as it is (the server's copy differs, or it refused the take). */
+export class FatalUploadError extends Error {}
 
 export async function sha256Hex(bytes) {
   const digest = await crypto.subtle.digest("SHA-256", bytes);
@@ -226,6 +227,7 @@ export class Upload {
         }
         await this.idle(1000);
       } catch (error) {
+        if (error instanceof FatalUploadError) throw error;
         if (error instanceof HttpError) {
           if (error.status === 409 && /closed/.test(error.message)) {
             // Already complete on the server (e.g. a PATCH answered while we were offline).
@@ -270,14 +272,14 @@ export class Upload {
       // Stored (even if processing later refuses it): its bytes are what we compare.
       if (take && take.status !== "recording" && take.checksum_sha256) {
         if (take.bytes_received !== total || take.checksum_sha256 !== localSha) {
-          throw new Error("The server's copy differs from this device's; the local copy is kept.");
+          throw new FatalUploadError("the server's copy differs from the one on this device");
         }
         await store.deleteTake(this.takeId);
         this.set("saved", { serverOffset: total });
         return { takeId: this.takeId, bytes: total, sha256: localSha, take };
       }
       if (take && take.status === "failed" && !take.checksum_sha256) {
-        throw new Error(take.failure_reason || "The server did not keep this recording.");
+        throw new FatalUploadError(take.failure_reason || "the server did not keep this recording");
       }
       await this.idle(500);
     }
