@@ -162,13 +162,11 @@ def app(app_config: dict) -> Iterator[Flask]:
 
 def _empty_all_tables() -> None:
     tables = list(reversed(db.metadata.sorted_tables))
+    # DELETE, not TRUNCATE: on PostgreSQL a TRUNCATE of every table per test costs far more
+    # than deleting the few rows a test writes.
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+        for table in tables:
+            conn.execute(table.delete())
 
 
 @pytest.fixture
