@@ -29,6 +29,7 @@ def test_a_question_can_be_answered_with_the_keyboard_alone(
         expect(page.locator("#dc-test")).to_be_focused()  # the next step after the preview
         outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
         assert outline != "none"
+        me.shot("device-check-phone")
         page.locator("#dc-continue").focus()
         page.keyboard.press("Enter")
         expect(page.locator("#q-progress")).to_be_focused()
