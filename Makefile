@@ -24,7 +24,9 @@ run: install system-deps
 	@bin/run
 
 ## test: the whole suite on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
-test: install system-deps
+##       (installs Debian's chromium for the browser tests when missing)
+test: install
+	@bin/system-deps chromium
 	@bin/test
 
 lint: install
