@@ -79,7 +79,11 @@ def resolve(token: str, now: datetime | None = None) -> Invitation:
             audit.record("invitation.expired", invitation, actor_label="system")
             db.session.commit()
         raise LinkExpired(invitation.expires_at)
-    if invitation.screening.status != ScreeningStatus.OPEN:
+    # Closing a screening stops new starts; an interview already under way may finish.
+    if (
+        invitation.screening.status != ScreeningStatus.OPEN
+        and invitation.status != InvitationStatus.IN_PROGRESS
+    ):
         raise ScreeningClosed()
     return invitation
 

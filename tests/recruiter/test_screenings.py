@@ -20,6 +20,7 @@ from interview.models import (
     TakeStatus,
 )
 
+from .. import factories
 from ..conftest import csrf_token
 
 QUESTION = {"prompt": "Why us?", "think_seconds": 20, "answer_seconds": 90, "max_retakes": 2}
@@ -154,13 +155,18 @@ def test_duplicate_and_template_round_trip(org, recruiter):
     assert fresh.status == ScreeningStatus.DRAFT and len(fresh.questions) == 2
 
 
-def test_closing_a_screening_shows_candidates_a_closed_page(client, org, recruiter):
+def test_closing_a_screening_stops_new_starts_but_lets_started_ones_finish(client, org, recruiter):
+    """After closing, does a not-yet-started candidate see a clear "closed" page, while one
+    already answering can still finish?"""
+    _, fresh_token = factories.invitation(org.screening, email="late@example.com")
+    db.session.commit()
     _post(recruiter, f"/screenings/{org.screening.id}/close", {})
     db.session.refresh(org.screening)
     assert org.screening.status == ScreeningStatus.CLOSED
-    page = client.get(f"/i/{org.token}")
+    page = client.get(f"/i/{fresh_token}")
     assert page.status_code == 410
     assert "This screening is closed" in page.get_data(as_text=True)
+    assert client.get(f"/i/{org.token}").status_code == 200  # in progress: may finish
 
 
 def test_rubric_is_locked_once_scoring_began(org, recruiter):
