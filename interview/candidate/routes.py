@@ -13,10 +13,10 @@ from flask import (
     url_for,
 )
 
-from ..extensions import csrf, limiter
+from ..extensions import csrf, db, limiter
 from ..forms import ConfirmForm
 from ..media import services as media
-from ..models import AssetKind, InvitationStatus, TakeStatus, utcnow
+from ..models import AssetKind, InvitationStatus, MediaAsset, TakeStatus, utcnow
 from ..security import client_ip, public
 from . import services, uploads
 from .forms import ConsentForm
@@ -153,6 +153,11 @@ def _state(token: str, invitation) -> dict:
                 "closed": services.question_closed(invitation, q),
                 "takes": [_take_json(token, t) for t in q.takes],
                 "reveal_url": url_for("candidate.reveal", token=token, position=q.position),
+                "prompt_video_url": url_for(
+                    "candidate.prompt_video", token=token, position=q.position
+                )
+                if q.prompt_video_id is not None and q.revealed_at is not None
+                else None,
                 "upload_create_url": url_for(
                     "candidate.create_upload", token=token, position=q.position
                 ),
@@ -367,6 +372,24 @@ def take_media(token: str, take_id: int):
     except (services.LinkProblem, services.InterviewRefused):
         abort(404)
     asset = media.asset_of(take, AssetKind.MP4) or media.asset_of(take, AssetKind.ORIGINAL)
+    if asset is None:
+        abort(404)
+    return media.send_asset(asset)
+
+
+@bp.route("/<token>/api/questions/<int:position>/video")
+@public
+@limiter.limit(_api_limit)
+def prompt_video(token: str, position: int):
+    """The recruiter's video of a question, once the candidate has revealed that question."""
+    try:
+        invitation = services.resolve(token)
+        question = services.question_by_position(invitation, position)
+    except (services.LinkProblem, services.InterviewRefused):
+        abort(404)
+    if question.prompt_video_id is None or question.revealed_at is None:
+        abort(404)
+    asset = db.session.get(MediaAsset, question.prompt_video_id)
     if asset is None:
         abort(404)
     return media.send_asset(asset)

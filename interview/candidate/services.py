@@ -124,6 +124,7 @@ def start(invitation: Invitation, ip: str | None) -> None:
             answer_seconds=q.answer_seconds,
             max_retakes=q.max_retakes,
             is_practice=q.is_practice,
+            prompt_video_id=q.prompt_video_id,
         )
         for index, q in enumerate(invitation.screening.questions)
     ]

@@ -109,6 +109,10 @@ class InterviewQuestion(db.Model):
     answer_seconds: Mapped[int] = mapped_column()
     max_retakes: Mapped[int] = mapped_column()
     is_practice: Mapped[bool] = mapped_column(default=False)
+    # The prompt video as it was when the candidate started (kept even if later replaced).
+    prompt_video_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("media_assets.id", ondelete="SET NULL", use_alter=True)
+    )
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     invitation: Mapped[Invitation] = relationship(back_populates="questions")

@@ -14,6 +14,7 @@ from .base import TimestampMixin, UTCDateTime, enum_column
 
 if TYPE_CHECKING:
     from .accounts import Organization, User
+    from .media import MediaAsset
 
 # Limits the server enforces on a question (the forms show the same ranges).
 THINK_SECONDS_MAX = 600
@@ -92,8 +93,13 @@ class Question(TimestampMixin, db.Model):
     answer_seconds: Mapped[int] = mapped_column(default=120)
     max_retakes: Mapped[int] = mapped_column(default=1)
     is_practice: Mapped[bool] = mapped_column(default=False)
+    # An optional short video of the recruiter asking the question.
+    prompt_video_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("media_assets.id", ondelete="SET NULL", use_alter=True)
+    )
 
     screening: Mapped[Screening] = relationship(back_populates="questions")
+    prompt_video: Mapped[MediaAsset | None] = relationship(foreign_keys=[prompt_video_id])
 
     __table_args__ = (
         sa.CheckConstraint(f"think_seconds BETWEEN 0 AND {THINK_SECONDS_MAX}", name="think_range"),

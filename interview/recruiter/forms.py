@@ -77,6 +77,13 @@ class QuestionForm(FlaskForm):
     is_practice = BooleanField(
         "Practice question", description="Never shown to reviewers; always asked first."
     )
+    prompt_video = FileField(
+        "Video of you asking the question (optional)",
+        validators=[FileAllowed(["mp4", "m4v", "mov", "webm"], "Upload an MP4 or WebM video.")],
+        description="MP4 (H.264) or WebM, up to 5 minutes and 100 MB. Candidates see it with "
+        "the question text.",
+    )
+    remove_video = BooleanField("Remove the current video")
     submit = SubmitField("Save question")
 
 

@@ -74,6 +74,13 @@ def _invitation(screening: Screening, invitation_id: int):
     return invitation
 
 
+def _apply_video(question, form: QuestionForm) -> None:
+    if form.remove_video.data:
+        services.remove_prompt_video(question)
+    if form.prompt_video.data:
+        services.set_prompt_video(question, form.prompt_video.data.stream)
+
+
 def _to_overview(screening: Screening, anchor: str = ""):
     return redirect(url_for("recruiter.screening", screening_id=screening.id) + anchor)
 
@@ -207,7 +214,8 @@ def add_question(screening_id: int):
     form = QuestionForm()
     if form.validate_on_submit():
         try:
-            services.add_question(screening, **_data(form, QUESTION_FIELDS))
+            question = services.add_question(screening, **_data(form, QUESTION_FIELDS))
+            _apply_video(question, form)
         except services.RecruitingError as error:
             flash(str(error), "danger")
         else:
@@ -232,6 +240,7 @@ def edit_question(screening_id: int, question_id: int):
     if form.validate_on_submit():
         try:
             services.update_question(question, **_data(form, QUESTION_FIELDS))
+            _apply_video(question, form)
         except services.RecruitingError as error:
             flash(str(error), "danger")
         else:

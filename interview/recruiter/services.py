@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -17,12 +20,16 @@ from flask import current_app
 
 from .. import audit, jobs, tokens
 from ..extensions import db
+from ..media import probe
+from ..media.storage import get_storage
 from ..models import (
+    AssetKind,
     Criterion,
     EmailStatus,
     InterviewQuestion,
     Invitation,
     InvitationStatus,
+    MediaAsset,
     Organization,
     Question,
     Review,
@@ -134,6 +141,9 @@ def duplicate_screening(
         )
     db.session.add(copy)
     db.session.flush()
+    for original, question in zip(screening.questions, copy.questions, strict=True):
+        if original.prompt_video is not None:
+            question.prompt_video = _copy_prompt_video(original.prompt_video, question)
     audit.record("screening.duplicated", copy, source_id=screening.id, as_template=as_template)
     db.session.commit()
     return copy
@@ -629,3 +639,112 @@ def send_due_reminders(now: datetime | None = None) -> dict[str, int]:
             sent["deadline"] += 1
     db.session.commit()
     return sent
+
+
+# --- prompt videos ---------------------------------------------------------------------------
+
+PROMPT_VIDEO_MAX_BYTES = 100 * 1024 * 1024
+PROMPT_VIDEO_MAX_SECONDS = 300
+# What every current browser plays natively, by container.
+_PLAYABLE = {probe.MOV: ("h264",), probe.MATROSKA: ("vp8", "vp9", "av1")}
+
+
+def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
+    """Attach a short video of the question being asked (MP4/H.264 or WebM/VP8/VP9).
+
+    Interviews already started keep the video they were given; a replaced video is deleted
+    only when no interview refers to it.
+    """
+    with tempfile.NamedTemporaryFile(prefix="prompt-", suffix=".upload") as staged:
+        size = 0
+        for block in iter(lambda: upload.read(1024 * 1024), b""):
+            size += len(block)
+            if size > PROMPT_VIDEO_MAX_BYTES:
+                raise RecruitingError("The video is larger than 100 MB.")
+            staged.write(block)
+        staged.flush()
+        try:
+            info = probe.probe(staged.name)
+        except probe.MediaRejected as error:
+            raise RecruitingError(f"That file cannot be used: {error.reason}.") from error
+        if info.video is None or info.video.codec not in _PLAYABLE.get(info.container, ()):
+            raise RecruitingError("Upload an MP4 (H.264) or WebM (VP8/VP9) video.")
+        if info.duration is not None and info.duration > PROMPT_VIDEO_MAX_SECONDS:
+            raise RecruitingError("Keep the question video under 5 minutes.")
+        content_type = "video/mp4" if info.container == probe.MOV else "video/webm"
+        suffix = ".mp4" if info.container == probe.MOV else ".webm"
+        key = f"orgs/{question.screening.org_id}/questions/{secrets.token_hex(16)}{suffix}"
+        get_storage().save_file(key, staged.name)
+    asset = MediaAsset(
+        org_id=question.screening.org_id,
+        question_id=question.id,
+        kind=AssetKind.PROMPT_VIDEO,
+        storage_key=key,
+        content_type=content_type,
+        size_bytes=size,
+        duration_ms=int(info.duration * 1000) if info.duration else None,
+        width=info.video.width,
+        height=info.video.height,
+        video_codec=info.video.codec,
+        audio_codec=info.audio.codec if info.audio else None,
+    )
+    db.session.add(asset)
+    db.session.flush()
+    old = question.prompt_video
+    question.prompt_video = asset
+    audit.record("question.video_set", question.screening, question_id=question.id)
+    db.session.commit()
+    if old is not None:
+        _delete_if_unused(old)
+    return asset
+
+
+def _copy_prompt_video(asset: MediaAsset, question: Question) -> MediaAsset:
+    """A copy of the file under a new key, so each screening owns (and may delete) its own."""
+    storage = get_storage()
+    suffix = asset.storage_key.rsplit(".", 1)[-1]
+    key = f"orgs/{asset.org_id}/questions/{secrets.token_hex(16)}.{suffix}"
+    with storage.local_copy(asset.storage_key) as path:
+        storage.save_file(key, path)
+    copy = MediaAsset(
+        org_id=asset.org_id,
+        question_id=question.id,
+        kind=AssetKind.PROMPT_VIDEO,
+        storage_key=key,
+        content_type=asset.content_type,
+        size_bytes=asset.size_bytes,
+        duration_ms=asset.duration_ms,
+        width=asset.width,
+        height=asset.height,
+        video_codec=asset.video_codec,
+        audio_codec=asset.audio_codec,
+    )
+    db.session.add(copy)
+    db.session.flush()
+    return copy
+
+
+def remove_prompt_video(question: Question) -> None:
+    old = question.prompt_video
+    if old is None:
+        return
+    question.prompt_video = None
+    audit.record("question.video_removed", question.screening, question_id=question.id)
+    db.session.commit()
+    _delete_if_unused(old)
+
+
+def _delete_if_unused(asset: MediaAsset) -> None:
+    in_use = db.session.scalar(
+        sa.select(sa.func.count(InterviewQuestion.id)).where(
+            InterviewQuestion.prompt_video_id == asset.id
+        )
+    ) or db.session.scalar(
+        sa.select(sa.func.count(Question.id)).where(Question.prompt_video_id == asset.id)
+    )
+    if in_use:
+        return
+    key = asset.storage_key
+    db.session.delete(asset)
+    db.session.commit()
+    get_storage().delete(key)
