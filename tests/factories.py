@@ -118,18 +118,7 @@ def invitation(
     if started:
         inv.status = InvitationStatus.IN_PROGRESS
         inv.opened_at = inv.started_at = inv.consent_at = utcnow()
-        inv.questions = [
-            InterviewQuestion(
-                source_question_id=q.id,
-                position=i,
-                prompt=q.prompt,
-                think_seconds=q.think_seconds,
-                answer_seconds=q.answer_seconds,
-                max_retakes=q.max_retakes,
-                is_practice=q.is_practice,
-            )
-            for i, q in enumerate(s.questions)
-        ]
+        inv.questions = [InterviewQuestion.snapshot(q, i) for i, q in enumerate(s.questions)]
     db.session.flush()
     return inv, token
 

@@ -178,6 +178,18 @@ def _state(token: str, invitation) -> dict:
     }
 
 
+def _state_changing(token: str, action):
+    """Run one interview step; answer with the new state, or the refusal and the state."""
+    invitation, error = _resolve_for_api(token)
+    if error:
+        return error
+    try:
+        action(invitation)
+    except services.InterviewRefused as refused:
+        return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
+    return jsonify(_state(token, invitation)), 200, {"Cache-Control": "no-store"}
+
+
 @bp.route("/<token>/interview")
 @public
 @limiter.limit(_link_limit)
@@ -217,14 +229,9 @@ def state(token: str):
 @csrf.exempt
 @limiter.limit(_api_limit)
 def reveal(token: str, position: int):
-    invitation, error = _resolve_for_api(token)
-    if error:
-        return error
-    try:
-        services.reveal(invitation, services.question_by_position(invitation, position))
-    except services.InterviewRefused as refused:
-        return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
-    return jsonify(_state(token, invitation)), 200, {"Cache-Control": "no-store"}
+    return _state_changing(
+        token, lambda inv: services.reveal(inv, services.question_by_position(inv, position))
+    )
 
 
 def _tus_headers(extra: dict | None = None) -> dict:
@@ -351,14 +358,7 @@ def upload(token: str, take_id: int):
 @csrf.exempt
 @limiter.limit(_api_limit)
 def keep(token: str, take_id: int):
-    invitation, error = _resolve_for_api(token)
-    if error:
-        return error
-    try:
-        services.keep(invitation, services.take_of(invitation, take_id))
-    except services.InterviewRefused as refused:
-        return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
-    return jsonify(_state(token, invitation)), 200, {"Cache-Control": "no-store"}
+    return _state_changing(token, lambda inv: services.keep(inv, services.take_of(inv, take_id)))
 
 
 @bp.route("/<token>/api/takes/<int:take_id>/media")

@@ -116,16 +116,7 @@ def start(invitation: Invitation, ip: str | None) -> None:
     invitation.last_activity_at = now
     invitation.status = InvitationStatus.IN_PROGRESS
     invitation.questions = [
-        InterviewQuestion(
-            source_question_id=q.id,
-            position=index,
-            prompt=q.prompt,
-            think_seconds=q.think_seconds,
-            answer_seconds=q.answer_seconds,
-            max_retakes=q.max_retakes,
-            is_practice=q.is_practice,
-            prompt_video_id=q.prompt_video_id,
-        )
+        InterviewQuestion.snapshot(q, index)
         for index, q in enumerate(invitation.screening.questions)
     ]
     audit.record("invitation.started", invitation, actor_label="candidate", consent_ip=ip)

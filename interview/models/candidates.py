@@ -126,6 +126,20 @@ class InterviewQuestion(db.Model):
 
     __table_args__ = (sa.UniqueConstraint("invitation_id", "position"),)
 
+    @classmethod
+    def snapshot(cls, question: Question, position: int) -> InterviewQuestion:
+        """A copy of ``question`` as it stands now."""
+        return cls(
+            source_question_id=question.id,
+            position=position,
+            prompt=question.prompt,
+            think_seconds=question.think_seconds,
+            answer_seconds=question.answer_seconds,
+            max_retakes=question.max_retakes,
+            is_practice=question.is_practice,
+            prompt_video_id=question.prompt_video_id,
+        )
+
 
 class TakeStatus(enum.StrEnum):
     RECORDING = "recording"
