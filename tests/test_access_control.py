@@ -145,3 +145,31 @@ def test_screening_list_shows_only_own_organisation(org, other_org, sign_in_as):
     page = sign_in_as(Role.REVIEWER).get("/screenings/").get_data(as_text=True)
     assert "Support Engineer" in page
     assert "Globex secret project" not in page
+
+
+# Endpoints exempt from CSRF on purpose: the candidate API, whose capability is the secret
+# token in its URL (a third-party site cannot know it), and which standard tus clients call.
+CSRF_EXEMPT_PREFIX = "candidate."
+CSRF_EXEMPT = {
+    "candidate.state",
+    "candidate.reveal",
+    "candidate.create_upload",
+    "candidate.upload",
+    "candidate.keep",
+}
+STATE_CHANGING = [r for r in ROUTES if r[2] in {"POST", "PUT", "PATCH", "DELETE"}]
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "method"), STATE_CHANGING)
+def test_state_changing_routes_refuse_a_request_without_csrf_token(
+    app, org, sign_in_as, endpoint, rule, method
+):
+    """Does every form post fail without its CSRF token, whoever sends it?"""
+    if endpoint in CSRF_EXEMPT:
+        assert endpoint.startswith(CSRF_EXEMPT_PREFIX) and "<token>" in rule
+        return
+    allowed = getattr(app.view_functions[endpoint], "allowed_roles", None)
+    client = sign_in_as(next(iter(allowed))) if allowed else app.test_client()
+    response = client.open(_url(app, endpoint, org), method=method, data={"x": "1"})
+    assert response.status_code == 400, (endpoint, response.status_code)
+    assert "expired" in response.get_data(as_text=True)
