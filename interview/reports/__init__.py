@@ -1,0 +1,1 @@
+"""Scores and reports: aggregation (pure), PDF and CSV rendering."""
