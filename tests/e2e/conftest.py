@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from interview.extensions import db
@@ -55,6 +56,8 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+# A busy 2-core machine (ffmpeg, a worker, Chromium) can be slow: assertions wait up to 15 s.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items):
@@ -88,8 +91,6 @@ def capture_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def playwright_driver() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         yield p
 
