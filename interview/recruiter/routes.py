@@ -221,7 +221,8 @@ def add_question(screening_id: int):
         else:
             flash("Question added.", "success")
             return redirect(
-                url_for("recruiter.edit_screening", screening_id=screening.id) + "#questions"
+                url_for("recruiter.edit_screening", screening_id=screening.id, adding="question")
+                + "#questions"
             )
     return (
         render_template(
@@ -296,7 +297,8 @@ def add_criterion(screening_id: int):
         else:
             flash("Criterion added.", "success")
             return redirect(
-                url_for("recruiter.edit_screening", screening_id=screening.id) + "#rubric"
+                url_for("recruiter.edit_screening", screening_id=screening.id, adding="criterion")
+                + "#rubric"
             )
     return (
         render_template(
