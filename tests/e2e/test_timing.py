@@ -108,12 +108,14 @@ def test_countdowns_follow_the_server_clock_when_the_device_clock_is_an_hour_off
     me.open()
     me.device_check(test_recording=False)
     me.reveal()
-    expect(page.locator("#q-think-left")).to_have_text(re.compile(r"^0:0[12]$"))
+    # Not "60:02": the countdown is measured on the server's clock.
+    expect(page.locator("#q-think-left")).to_have_text(re.compile(r"^0:0[0-2]$"))
     me.record(1.5)
     me.wait_saved()
     (take,) = takes_of(invitation_id)
     assert take.status != TakeStatus.FAILED, take.failure_reason
-    assert 1.0 <= (take.started_at - take.revealed_at).total_seconds() <= 3.5
+    # Started by itself when the 2 s ran out (not an hour later, not refused as late).
+    assert 1.0 <= (take.started_at - take.revealed_at).total_seconds() <= 6.0
 
 
 def test_recording_stops_by_itself_at_the_answer_limit(
