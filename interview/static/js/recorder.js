@@ -6,8 +6,9 @@ export const VIDEO_TYPES = [
   "video/webm;codecs=vp9,opus",
   "video/webm;codecs=vp8,opus",
   "video/webm",
+  "video/mp4", // Safari (iPhone) records only MP4; the server accepts it
 ];
-export const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/webm"];
+export const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/webm", "audio/mp4"];
 
 export const TIMESLICE_MS = 1000;
 
