@@ -69,6 +69,12 @@ def _run_burst_worker(app) -> str:
     return out
 
 
+def _children(pid: int) -> list[int]:
+    path = f"/proc/{pid}/task/{pid}/children"
+    with open(path) as handle:
+        return [int(child) for child in handle.read().split()]
+
+
 def _reload(run: JobRun) -> JobRun:
     db.session.expire_all()
     return db.session.get(JobRun, run.id)
@@ -135,7 +141,11 @@ def test_killed_worker_job_is_recovered(app, org, test_jobs):
     while _reload(run).status != JobStatus.STARTED:
         assert time.monotonic() < deadline, "worker never started the job"
         time.sleep(0.2)
-    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse, by process group
+    # RQ's work horse runs in a process group of its own: kill it (what a crash of the machine
+    # would do), then the worker, by PID; otherwise the horse finishes its job minutes later.
+    for child in _children(worker.pid):  # the work horse (and the scheduler)
+        os.kill(child, signal.SIGKILL)
+    os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)
     first_rq_id = run.rq_job_id
     assert jobs.reconcile(stale_after=timedelta(minutes=5)) == []  # heartbeat still fresh
