@@ -105,6 +105,8 @@ def _take_json(token: str, take) -> dict:
         "id": take.id,
         "attempt": take.attempt,
         "status": take.status.value,
+        "content_type": take.content_type,
+        "audio_only": take.audio_only,
         "bytes_received": take.bytes_received,
         "upload_length": take.upload_length,
         "checksum_sha256": take.checksum_sha256,

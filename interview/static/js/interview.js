@@ -142,6 +142,7 @@ function resetView() {
   for (const id of ["q-before", "q-prompt-box", "q-think", "q-recording", "q-review", "q-interrupted"]) {
     $(id).hidden = true;
   }
+  $("q-prompt-video").pause();
 }
 
 /** Replace a button's listeners (each view binds its own). */
@@ -217,10 +218,23 @@ async function reveal(q) {
   $(phase === "think" ? "q-prompt" : "q-progress").focus();
 }
 
+/** The recruiter's video of the question, shown while thinking; never playing while recording. */
+function showPromptVideo(q, visible) {
+  const video = $("q-prompt-video");
+  if (!visible || !q.prompt_video_url) {
+    video.pause();
+    video.hidden = true;
+    return;
+  }
+  if (video.getAttribute("src") !== q.prompt_video_url) video.src = q.prompt_video_url;
+  video.hidden = false;
+}
+
 function showThink(q) {
   phase = "think";
   $("q-prompt").textContent = q.prompt;
   $("q-prompt-box").hidden = false;
+  showPromptVideo(q, true);
   $("q-think").hidden = false;
   const start = onClick("q-start", () => startRecording(q));
   start.disabled = false;
@@ -294,6 +308,7 @@ async function record(q, created, mimeType) {
   header(q);
   $("q-prompt").textContent = q.prompt;
   $("q-prompt-box").hidden = false;
+  showPromptVideo(q, false);
   $("q-recording").hidden = false;
   const preview = $("q-preview");
   const hasVideo = stream.getVideoTracks().length > 0;
