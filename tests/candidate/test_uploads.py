@@ -276,7 +276,7 @@ def test_submit_locks_the_interview_and_shows_a_receipt(client, org, candidate):
     db.session.refresh(org.invitation)
     assert org.invitation.status == InvitationStatus.COMPLETED
     receipt = client.get(f"/i/{org.token}/done").get_data(as_text=True)
-    assert hashlib.sha256(data).hexdigest() in receipt and "5000 bytes" in receipt
+    assert hashlib.sha256(data).hexdigest() in receipt and "5,000 bytes" in receipt
     # Nothing changes after submit.
     assert candidate.reveal(1).status_code == 409
     assert candidate.create(1).status_code == 409

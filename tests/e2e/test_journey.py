@@ -93,7 +93,7 @@ def test_candidate_completes_a_screening_and_the_receipt_matches_the_stored_file
     by_id = {t.id: t for t in takes_of(invitation_id)}
     for take_id in kept:
         stored = original_bytes(by_id[take_id])
-        assert receipt[take_id] == (f"{len(stored)} bytes", sha256(stored))
+        assert receipt[take_id] == (f"{len(stored):,} bytes", sha256(stored))
         # ... and the stored file is exactly what the browser's recorder produced.
         assert (len(stored), sha256(stored)) == (
             recorded[take_id]["bytes"],
