@@ -313,6 +313,7 @@ def _summary(outputs: _Outputs) -> dict[str, Any]:
         "video_codec": info.video.codec if info.video else None,
         "audio_codec": info.audio.codec if info.audio else None,
         "video_copied": analysis.video_copied,
+        "picture_checked_on": "keyframes" if analysis.keyframes_only else "frames",
         "mean_volume_db": analysis.mean_volume_db,
         "max_volume_db": analysis.max_volume_db,
         "silence_seconds": analysis.silence_seconds,

@@ -60,6 +60,26 @@ RECIPES: dict[str, list[str]] = {
         "-c:a",
         "libopus",
     ],
+    "frozen.webm": [
+        *("-f", "lavfi", "-i", "smptebars=s=320x240:r=15:d=3", "-f", "lavfi", "-i", LAVFI_SOUND),
+        *VP8,
+        *("-c:a", "libopus"),
+    ],
+    # H.264 with a keyframe every second: the copy path judges the picture on keyframes.
+    "black_h264.mkv": [
+        *(
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=320x240:r=15:d=3",
+            "-f",
+            "lavfi",
+            "-i",
+            LAVFI_SOUND,
+        ),
+        *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "15"),
+        *("-c:a", "libopus"),
+    ],
     "no_audio.webm": ["-f", "lavfi", "-i", LAVFI_PICTURE, *VP8],
     # MPEG-4 part 2 in QuickTime: quick to make, slow path to process (re-encoded with x264).
     "slow.mov": [
