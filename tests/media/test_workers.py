@@ -148,6 +148,7 @@ def test_worker_killed_mid_transcode_is_recovered_by_the_sweep(
     result = runner.invoke(args=["jobs", "reconcile", "--stale-minutes", "0"])
     assert result.exit_code == 0, result.output
     assert "Re-queued 1 job(s)." in result.output
+    assert "Re-queued 0 take(s)" in result.output  # its job was re-queued: nothing more to do
     _wait_for(lambda: reload(take).status == TakeStatus.READY, 90, "the take to be ready", workers)
     take = reload(take)
     assert take.processing_attempts == 2 and take.failure_reason is None
@@ -163,10 +164,12 @@ def test_redis_restart_loses_no_take(app, clips, uploaded_take, runner, workers)
     for take in queued:
         services.enqueue_processing(take)
     never_queued = uploaded_take(clips["h264_opus.mkv"])
+    not_a_video = uploaded_take(clips["text.webm"])
+    refused_run = services.enqueue_processing(not_a_video)
     jobs.redis_connection().flushdb()
     result = runner.invoke(args=["jobs", "reconcile", "--stale-minutes", "0"])
     assert result.exit_code == 0, result.output
-    assert "Re-queued 3 job(s)." in result.output
+    assert "Re-queued 4 job(s)." in result.output
     assert "Re-queued 1 take(s)" in result.output and f"take {never_queued.id}" in result.output
     worker = workers.start("--burst")
     worker.wait(timeout=120)
@@ -175,6 +178,10 @@ def test_redis_restart_loses_no_take(app, clips, uploaded_take, runner, workers)
         assert take.status == TakeStatus.READY, workers.log()
         assert take.processing_attempts == 1
         _one_set_of_outputs(app, take)
+    # A recording that is not a video fails for good: the job finishes, nothing is retried.
+    assert reload(not_a_video).failure_reason == "not a video file"
+    assert db.session.get(JobRun, refused_run.id).status == JobStatus.FINISHED
+    assert reload(not_a_video).processing_attempts == 1
 
 
 def test_two_workers_never_process_one_take_at_once(app, clips, uploaded_take, workers):
