@@ -268,7 +268,7 @@ def _total(spans: list[tuple[float, float | None]], duration: float, tail: float
     return total
 
 
-def parse_analysis(log: str, duration: float | None = None) -> Analysis:
+def parse_analysis(log: str) -> Analysis:
     """Read volumedetect, silencedetect, blackdetect and freezedetect lines from ffmpeg's log."""
     mean = re.search(rf"mean_volume:\s*{_NUMBER} dB", log)
     peak = re.search(rf"max_volume:\s*{_NUMBER} dB", log)
