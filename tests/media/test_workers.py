@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from rq import Worker
 
 from interview import jobs
 from interview.extensions import db
@@ -110,6 +111,11 @@ def _wait_for(condition, seconds: float, what: str, workers: Workers) -> None:
         time.sleep(0.1)
 
 
+def _run(run: JobRun) -> JobRun:
+    db.session.expire_all()
+    return db.session.get(JobRun, run.id)
+
+
 def _one_set_of_outputs(app, take) -> None:
     assets = db.session.scalars(sa.select(MediaAsset).where(MediaAsset.take_id == take.id)).all()
     assert sorted(a.kind for a in assets) == sorted(
@@ -187,10 +193,17 @@ def test_redis_restart_loses_no_take(app, clips, uploaded_take, runner, workers)
 def test_two_workers_never_process_one_take_at_once(app, clips, uploaded_take, workers):
     """The same take queued twice, two workers: is it claimed once and processed once?"""
     take = uploaded_take(clips["slow.mov"])
+    workers.start()
+    workers.start()
+    connection = jobs.redis_connection()
+    _wait_for(lambda: len(Worker.all(connection=connection)) == 2, 60, "two workers", workers)
     runs = [services.enqueue_processing(take), services.enqueue_processing(take)]
-    both = [workers.start("--burst"), workers.start("--burst")]
-    for proc in both:
-        proc.wait(timeout=120)
+    _wait_for(
+        lambda: all(_run(r).status == JobStatus.FINISHED for r in runs),
+        120,
+        "both jobs to finish",
+        workers,
+    )
     take = reload(take)
     assert take.status == TakeStatus.READY, workers.log()
     assert take.processing_attempts == 1
