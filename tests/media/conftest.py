@@ -83,8 +83,8 @@ RECIPES: dict[str, list[str]] = {
     "no_audio.webm": ["-f", "lavfi", "-i", LAVFI_PICTURE, *VP8],
     # MPEG-4 part 2 in QuickTime: quick to make, slow path to process (re-encoded with x264).
     "slow.mov": [
-        *("-f", "lavfi", "-i", "testsrc2=s=960x540:r=30:d=20"),
-        *("-f", "lavfi", "-i", "sine=f=220:d=20"),
+        *("-f", "lavfi", "-i", "testsrc2=s=960x540:r=30:d=12"),
+        *("-f", "lavfi", "-i", "sine=f=220:d=12"),
         *("-c:v", "mpeg4", "-q:v", "5", "-c:a", "aac"),
     ],
 }
