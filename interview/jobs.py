@@ -44,8 +44,9 @@ class JobSpec:
 # Named jobs. Areas add theirs here, so this module stays the only one that knows RQ.
 _EMAIL_RETRIES = (30, 120, 600)
 JOBS: dict[str, JobSpec] = {
-    # Timeout here is a floor: media.services passes one proportional to the answer's length.
-    "process_take": JobSpec("media", "interview.media.jobs.process_take", 600, (10, 60, 300)),
+    # media.services queues it with a timeout proportional to the answer's length; this one
+    # applies when reconcile re-queues a run, and covers the longest answer allowed.
+    "process_take": JobSpec("media", "interview.media.jobs.process_take", 3600, (10, 60, 300)),
     "email.invitation": JobSpec(
         "emails", "interview.recruiter.jobs.send_invitation", 60, _EMAIL_RETRIES
     ),

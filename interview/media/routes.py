@@ -22,9 +22,8 @@ def asset(asset_id: int):
     media = get_in_org_or_404(MediaAsset, asset_id)
     download = request.args.get("download") == "1"
     response = services.send_asset(media, as_attachment=download)
-    if response.status_code in (200, 206, 302) and services.is_new_viewing(
-        request.headers.get("Range")
-    ):
+    started = request.method == "GET" and services.is_new_viewing(request.headers.get("Range"))
+    if started and response.status_code in (200, 206, 302):
         audit.record(
             "media.download" if download else "media.stream",
             media,

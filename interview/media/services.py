@@ -123,11 +123,14 @@ def store_original(take: Take, local_path: str | Path, content_type: str) -> Med
     Adds (or replaces) the asset row in the session; the caller commits, with its own change
     (typically the take becoming ``uploaded``), then calls ``enqueue_processing``.
     """
+    if take.id is None:
+        db.session.add(take)
+        db.session.flush()
     content_type = content_type.split(";")[0].strip().lower() or "application/octet-stream"
     key = storage_key(take, secrets.token_hex(16), _SUFFIXES.get(content_type, ".bin"))
     storage = get_storage()
     size = storage.save_file(key, local_path)
-    asset = asset_of(take, AssetKind.ORIGINAL) if take.id else None
+    asset = asset_of(take, AssetKind.ORIGINAL)
     old_key = asset.storage_key if asset else None
     if asset is None:
         asset = MediaAsset(org_id=take_org_id(take), take=take, kind=AssetKind.ORIGINAL)
@@ -313,6 +316,7 @@ def _summary(outputs: _Outputs) -> dict[str, Any]:
         "video_codec": info.video.codec if info.video else None,
         "audio_codec": info.audio.codec if info.audio else None,
         "video_copied": analysis.video_copied,
+        "picture_checked_on": "keyframes" if analysis.keyframes_only else "frames",
         "mean_volume_db": analysis.mean_volume_db,
         "max_volume_db": analysis.max_volume_db,
         "silence_seconds": analysis.silence_seconds,

@@ -60,11 +60,31 @@ RECIPES: dict[str, list[str]] = {
         "-c:a",
         "libopus",
     ],
+    "frozen.webm": [
+        *("-f", "lavfi", "-i", "smptebars=s=320x240:r=15:d=3", "-f", "lavfi", "-i", LAVFI_SOUND),
+        *VP8,
+        *("-c:a", "libopus"),
+    ],
+    # H.264 with a keyframe every second: the copy path judges the picture on keyframes.
+    "black_h264.mkv": [
+        *(
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=320x240:r=15:d=3",
+            "-f",
+            "lavfi",
+            "-i",
+            LAVFI_SOUND,
+        ),
+        *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "15"),
+        *("-c:a", "libopus"),
+    ],
     "no_audio.webm": ["-f", "lavfi", "-i", LAVFI_PICTURE, *VP8],
     # MPEG-4 part 2 in QuickTime: quick to make, slow path to process (re-encoded with x264).
     "slow.mov": [
-        *("-f", "lavfi", "-i", "testsrc2=s=960x540:r=30:d=20"),
-        *("-f", "lavfi", "-i", "sine=f=220:d=20"),
+        *("-f", "lavfi", "-i", "testsrc2=s=960x540:r=30:d=12"),
+        *("-f", "lavfi", "-i", "sine=f=220:d=12"),
         *("-c:v", "mpeg4", "-q:v", "5", "-c:a", "aac"),
     ],
 }

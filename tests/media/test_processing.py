@@ -110,11 +110,21 @@ def test_silent_answer_is_flagged(app, clips, uploaded_take):
     assert max(take.media_summary["waveform"]) == 0
 
 
-def test_black_picture_is_flagged(app, clips, uploaded_take):
-    take = uploaded_take(clips["black.webm"])
+@pytest.mark.parametrize(
+    ("clip", "flags", "checked_on"),
+    [
+        ("black.webm", ["black_video"], "frames"),
+        ("black_h264.mkv", ["black_video"], "keyframes"),
+        ("frozen.webm", ["frozen_video"], "frames"),
+        ("h264_opus.mkv", [], "frames"),  # one keyframe only: every frame is decoded
+    ],
+)
+def test_black_or_frozen_picture_is_flagged(app, clips, uploaded_take, clip, flags, checked_on):
+    take = uploaded_take(clips[clip])
     services.process(take.id)
     take = reload(take)
-    assert take.status == TakeStatus.READY and take.flags == ["black_video"]
+    assert take.status == TakeStatus.READY and take.flags == flags
+    assert take.media_summary["picture_checked_on"] == checked_on
 
 
 @pytest.mark.parametrize(
