@@ -87,6 +87,7 @@ def run_periodic_tasks() -> dict[str, int]:
     """One pass of the periodic work: due reminders, expiries, lost jobs."""
     sent = recruiting.send_due_reminders()
     sent["requeued_jobs"] = len(jobs.reconcile())
+    sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
     return sent
 
 
