@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from interview import create_app
@@ -179,6 +180,13 @@ def live_server(app: Flask) -> Iterator[str]:
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[object]:
+    """One Playwright driver per test session (a second sync driver in the same process fails)."""
+    with sync_playwright() as driver:
+        yield driver
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from interview.extensions import db
@@ -87,12 +87,6 @@ def capture_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         check=True, timeout=60,
     )  # fmt: skip
     return {"video": video, "audio": audio}
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[object]:
-    with sync_playwright() as p:
-        yield p
 
 
 def _launch(playwright_driver, capture_files, *extra: str):

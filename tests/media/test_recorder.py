@@ -59,31 +59,31 @@ class _Page(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def chromium_recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def chromium_recording(
+    tmp_path_factory: pytest.TempPathFactory, playwright_driver
+) -> Iterator[Path]:
     """Two seconds recorded by Chromium's MediaRecorder from its fake camera and microphone."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                    "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream",
-                ],
-            )
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
-            data = base64.b64decode(page.evaluate(RECORD, 2000))
-            browser.close()
+        browser = playwright_driver.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+            ],
+        )
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        data = base64.b64decode(page.evaluate(RECORD, 2000))
+        browser.close()
     finally:
         server.shutdown()
         server.server_close()
