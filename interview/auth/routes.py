@@ -25,7 +25,8 @@ def _failed(response) -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    if target:
+    # Browsers read "/\evil.example" as "//evil.example": no backslashes, no control characters.
+    if target and "\\" not in target and target.isprintable():
         parts = urlsplit(target)
         if (
             not parts.scheme

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
@@ -28,7 +30,7 @@ def load_user(session_id: str) -> User | None:
     if not user_id.isdigit() or not token:
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_token != token:
+    if user is None or not user.is_active or not hmac.compare_digest(user.session_token, token):
         return None
     return user
 

@@ -60,6 +60,9 @@ def test_sign_in_only_redirects_within_the_site(client, org):
     for target, expected in [
         ("https://evil.example/", "/"),
         ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("/%5Cevil.example", "/"),
+        ("/%09/evil.example", "/"),
         ("/screenings/", "/screenings/"),
     ]:
         c = client.application.test_client()
