@@ -88,6 +88,10 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "CANDIDATE_API_LIMIT": env.get("CANDIDATE_API_LIMIT", "1200 per minute"),
         # Candidate recording: start grace after think time, per-take size cap, upload staging.
         "TIMING_GRACE_SECONDS": int(env.get("TIMING_GRACE_SECONDS", "5")),
+        # An answer whose upload completes this long after its time limit is flagged for reviewers.
+        "LATE_UPLOAD_SLACK_SECONDS": int(env.get("LATE_UPLOAD_SLACK_SECONDS", "120")),
+        # After the deadline, an interview under way may still finish uploading and submit.
+        "FINISH_GRACE_MINUTES": int(env.get("FINISH_GRACE_MINUTES", "60")),
         "MAX_TAKE_BYTES": int(env.get("MAX_TAKE_BYTES", str(600 * 1024 * 1024))),
         "UPLOAD_STAGING_DIR": env.get("UPLOAD_STAGING_DIR") or str(instance / "uploads"),
         "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),

@@ -55,7 +55,7 @@ def _landing(token: str, invitation, form: ConsentForm, status: int):
 @limiter.limit(_link_limit)
 def landing(token: str):
     try:
-        invitation = services.resolve(token)
+        invitation = services.resolve(token, finishing=True)
     except services.LinkProblem as error:
         return _problem(error)
     if invitation.status != InvitationStatus.COMPLETED:
@@ -95,7 +95,7 @@ def _json_error(message: str, status: int, **extra):
 def _resolve_for_api(token: str):
     """The invitation, or a JSON error response (the same for unknown and revoked links)."""
     try:
-        return services.resolve(token), None
+        return services.resolve(token, finishing=True), None
     except services.LinkProblem as error:
         return None, _json_error(str(error), error.status_code, title=error.title)
 
@@ -142,7 +142,8 @@ def _state(token: str, invitation) -> dict:
                     for p in invitation.questions
                     if not p.is_practice and p.position <= q.position
                 ),
-                "prompt": q.prompt,
+                # A question stays secret until it is revealed: think time starts then.
+                "prompt": q.prompt if q.revealed_at is not None or q.takes else None,
                 "is_practice": q.is_practice,
                 "think_seconds": limit["think_seconds"],
                 "answer_seconds": limit["answer_seconds"],
@@ -197,7 +198,7 @@ def _state_changing(token: str, action):
 @limiter.limit(_link_limit)
 def interview(token: str):
     try:
-        invitation = services.resolve(token)
+        invitation = services.resolve(token, finishing=True)
     except services.LinkProblem as error:
         return _problem(error)
     if invitation.status == InvitationStatus.COMPLETED:
@@ -321,6 +322,7 @@ def upload(token: str, take_id: int):
     except services.InterviewRefused as refused:
         return _json_error(str(refused), refused.status_code)
     if request.method == "HEAD":
+        uploads.finish_if_complete(take)  # a completion that failed before is retried here
         headers = {"Upload-Offset": str(take.bytes_received)}
         if take.upload_length is None:
             headers["Upload-Defer-Length"] = "1"
@@ -369,7 +371,7 @@ def keep(token: str, take_id: int):
 def take_media(token: str, take_id: int):
     """The candidate plays back their own take (the processed MP4 once ready)."""
     try:
-        invitation = services.resolve(token)
+        invitation = services.resolve(token, finishing=True)
         take = services.take_of(invitation, take_id)
     except (services.LinkProblem, services.InterviewRefused):
         abort(404)
@@ -385,7 +387,7 @@ def take_media(token: str, take_id: int):
 def prompt_video(token: str, position: int):
     """The recruiter's video of a question, once the candidate has revealed that question."""
     try:
-        invitation = services.resolve(token)
+        invitation = services.resolve(token, finishing=True)
         question = services.question_by_position(invitation, position)
     except (services.LinkProblem, services.InterviewRefused):
         abort(404)
@@ -403,7 +405,7 @@ def prompt_video(token: str, position: int):
 def review(token: str):
     """Every kept answer before handing in; submitting locks the interview."""
     try:
-        invitation = services.resolve(token)
+        invitation = services.resolve(token, finishing=True)
     except services.LinkProblem as error:
         return _problem(error)
     if invitation.status == InvitationStatus.COMPLETED:
@@ -437,7 +439,7 @@ def review(token: str):
 def done(token: str):
     """The receipt: what the server holds for each answer."""
     try:
-        invitation = services.resolve(token)
+        invitation = services.resolve(token, finishing=True)
     except services.LinkProblem as error:
         return _problem(error)
     if invitation.status != InvitationStatus.COMPLETED:

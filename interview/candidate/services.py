@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit, tokens
 from ..extensions import db
@@ -58,10 +59,17 @@ class ScreeningClosed(LinkProblem):
         )
 
 
-def resolve(token: str, now: datetime | None = None) -> Invitation:
+def finish_grace() -> timedelta:
+    return timedelta(minutes=current_app.config["FINISH_GRACE_MINUTES"])
+
+
+def resolve(token: str, now: datetime | None = None, *, finishing: bool = False) -> Invitation:
     """The invitation behind a link token, or the reason it cannot be used.
 
     Unknown and revoked tokens get the same answer, so nobody learns which links exist.
+    With ``finishing``, an interview under way stays reachable for FINISH_GRACE_MINUTES after
+    its deadline, so answers recorded in time can finish uploading and be submitted (no new
+    question can be revealed then).
     """
     if not tokens.looks_like_token(token):
         raise LinkInvalid()
@@ -74,6 +82,15 @@ def resolve(token: str, now: datetime | None = None) -> Invitation:
         return invitation  # the confirmation stays reachable after the deadline
     now = now or utcnow()
     if invitation.status == InvitationStatus.EXPIRED or invitation.expires_at <= now:
+        if (
+            finishing
+            and invitation.started_at is not None
+            and now < invitation.expires_at + finish_grace()
+        ):
+            if invitation.status == InvitationStatus.EXPIRED:
+                invitation.status = InvitationStatus.IN_PROGRESS
+                db.session.commit()
+            return invitation
         if invitation.status != InvitationStatus.EXPIRED:
             invitation.status = InvitationStatus.EXPIRED
             audit.record("invitation.expired", invitation, actor_label="system")
@@ -171,8 +188,8 @@ def _recording(question: InterviewQuestion) -> Take | None:
 
 def question_closed(invitation: Invitation, question: InterviewQuestion) -> bool:
     """Answered (a take kept), or every attempt used with nothing left to save."""
-    if question.response is not None:
-        return True
+    if question.response is not None and question.response.take.status != TakeStatus.FAILED:
+        return True  # answered (a kept answer that failed processing reopens the question)
     return (
         len(question.takes) >= attempts_allowed(invitation, question)
         and not open_reveal(question)
@@ -191,6 +208,15 @@ def _ensure_live(invitation: Invitation) -> None:
         raise InterviewRefused("Your answers were already submitted; they can no longer change.")
     if invitation.status != InvitationStatus.IN_PROGRESS:
         raise InterviewRefused("Start the interview from its first page.", 403)
+
+
+def _ensure_before_deadline(invitation: Invitation) -> None:
+    if utcnow() >= invitation.expires_at:
+        raise InterviewRefused(
+            "The deadline has passed: no new answer can start. You can still save and submit "
+            "the answers you recorded.",
+            403,
+        )
 
 
 def _ensure_turn(invitation: Invitation, question: InterviewQuestion) -> None:
@@ -235,6 +261,7 @@ def reveal(invitation: Invitation, question: InterviewQuestion) -> None:
     nothing). A reveal whose start window passed unused counts as an attempt.
     """
     _ensure_live(invitation)
+    _ensure_before_deadline(invitation)
     _ensure_turn(invitation, question)
     now = utcnow()
     if _recording(question) is not None:
@@ -285,6 +312,7 @@ def start_take(
 ) -> Take:
     """Begin recording an attempt: refused outside the start window or the attempt budget."""
     _ensure_live(invitation)
+    _ensure_before_deadline(invitation)
     _ensure_turn(invitation, question)
     now = utcnow()
     base_type = content_type.split(";")[0].strip().lower()
@@ -323,7 +351,7 @@ def start_take(
     )
     question.takes.append(take)
     invitation.last_activity_at = now
-    db.session.flush()
+    _flush_or_refuse("This answer was started twice at once; reload the page.")
     audit.record(
         "take.started",
         invitation,
@@ -347,11 +375,16 @@ def keep(invitation: Invitation, take: Take) -> None:
     """The candidate keeps this take as their answer and moves on."""
     _ensure_live(invitation)
     question = take.question
-    if question.response is not None:
-        raise InterviewRefused("An answer is already kept for this question.")
     if take.status not in USABLE_TAKE:
         raise InterviewRefused("This recording is not fully saved yet, so it cannot be kept.")
+    if question.response is not None:
+        if question.response.take.status != TakeStatus.FAILED:
+            raise InterviewRefused("An answer is already kept for this question.")
+        # The kept answer failed processing: another saved take may replace it.
+        db.session.delete(question.response)
+        db.session.flush()
     question.response = Response(take=take)
+    _flush_or_refuse("This answer was kept twice at once; reload the page.")
     invitation.last_activity_at = utcnow()
     audit.record(
         "take.kept",
@@ -361,6 +394,15 @@ def keep(invitation: Invitation, take: Take) -> None:
         take_id=take.id,
     )
     db.session.commit()
+
+
+def _flush_or_refuse(message: str) -> None:
+    """Two tabs racing on one step hit a unique constraint: refuse the second, no 500."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise InterviewRefused(message) from error
 
 
 def unsaved(invitation: Invitation) -> list[InterviewQuestion]:

@@ -84,6 +84,8 @@ def append(
 ) -> int:
     """Append the request body at ``offset``; returns the new offset (bytes durable on disk)."""
     cap = current_app.config["MAX_TAKE_BYTES"]
+    if take.status != TakeStatus.RECORDING:  # before touching the staging directory
+        raise TusError(409 if take.status in media_done() else 404, "upload is closed")
     with _locked(take) as handle:
         db.session.refresh(take)  # the offset as the last writer left it
         if take.status != TakeStatus.RECORDING:
@@ -129,6 +131,19 @@ def append(
         return take.bytes_received
 
 
+def finish_if_complete(take: Take) -> None:
+    """Complete a take whose every byte is here but whose completion failed (storage error)."""
+    if (
+        take.status == TakeStatus.RECORDING
+        and take.upload_length is not None
+        and take.bytes_received == take.upload_length
+    ):
+        with _locked(take):
+            db.session.refresh(take)
+            if take.status == TakeStatus.RECORDING:
+                _complete(take)
+
+
 def media_done() -> tuple[TakeStatus, ...]:
     return (TakeStatus.UPLOADED, TakeStatus.PROCESSING, TakeStatus.READY)
 
@@ -138,6 +153,12 @@ def _complete(take: Take) -> None:
     path = staging_path(take)
     media.store_original(take, path, take.content_type or "application/octet-stream")
     take.finished_at = utcnow()
+    if take.started_at is not None:
+        limit = media.answer_limit_seconds(take) + current_app.config["LATE_UPLOAD_SLACK_SECONDS"]
+        if (take.finished_at - take.started_at).total_seconds() > limit:
+            # Bytes recorded in time may arrive late (a dropped connection), so this is a flag
+            # for reviewers, not a refusal; the recording's own length is checked in processing.
+            take.flags = [*(take.flags or []), "uploaded_late"]
     audit.record(
         "take.uploaded",
         take.question.invitation,
@@ -155,6 +176,9 @@ def terminate(take: Take) -> None:
     if take.status != TakeStatus.RECORDING:
         raise TusError(409, "only a recording in progress can be discarded")
     with _locked(take):
+        db.session.refresh(take)  # a final PATCH may have completed it meanwhile
+        if take.status != TakeStatus.RECORDING:
+            raise TusError(409, "only a recording in progress can be discarded")
         take.status = TakeStatus.FAILED
         take.failure_reason = "discarded by the candidate"
         take.finished_at = utcnow()

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 JOB_NAME = "process_take"
 STILL_TRYING = "processing kept failing"
 NO_ORIGINAL = "no recording was uploaded"
+# Set by the upload (not by processing), kept when outputs are (re)published.
+UPLOAD_FLAGS = ("uploaded_late",)
 
 _SUFFIXES = {
     "video/webm": ".webm",
@@ -354,7 +356,8 @@ def _publish(take: Take, token: str, outputs: _Outputs, keys: dict[AssetKind, st
             claim_token=None,
             processed_at=utcnow(),
             duration_ms=duration_ms,
-            flags=outputs.flags,
+            # Flags set when the upload completed (timing) stay beside the quality flags.
+            flags=[f for f in (take.flags or []) if f in UPLOAD_FLAGS] + outputs.flags,
             media_summary=summary,
             failure_reason=None,
         )

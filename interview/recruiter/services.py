@@ -12,6 +12,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
@@ -301,8 +302,17 @@ def _token_key() -> str:
 
 
 def candidate_link(invitation: Invitation) -> str:
-    """The candidate's personal link (rebuilt from the server key; never stored)."""
+    """The candidate's personal link (rebuilt from the server key; never stored).
+
+    If the key changed since the link was made (the old link is dead anyway), a new one is
+    issued, so a resend or reminder never carries a link that does not work.
+    """
     token = tokens.link_token(_token_key(), invitation.id, invitation.token_nonce)
+    if tokens.token_hash(token) != invitation.token_hash:
+        _set_new_token(invitation)
+        audit.record("invitation.link_reissued", invitation, actor_label="system")
+        db.session.commit()
+        token = tokens.link_token(_token_key(), invitation.id, invitation.token_nonce)
     return f"{current_app.config['BASE_URL'].rstrip('/')}/i/{token}"
 
 
@@ -465,7 +475,11 @@ def screening_invitations(screening: Screening) -> list[Invitation]:
 def refresh_expiry(invitation: Invitation, now: datetime | None = None) -> bool:
     """Mark a live invitation expired once its deadline has passed; True if it changed."""
     now = now or utcnow()
-    if invitation.status in LIVE_STATUSES and invitation.expires_at <= now:
+    deadline = invitation.expires_at
+    if invitation.status == InvitationStatus.IN_PROGRESS:
+        # Answers recorded in time may still be uploading; the candidate page allows as much.
+        deadline += timedelta(minutes=current_app.config["FINISH_GRACE_MINUTES"])
+    if invitation.status in LIVE_STATUSES and deadline <= now:
         invitation.status = InvitationStatus.EXPIRED
         audit.record("invitation.expired", invitation, actor_label="system")
         return True
@@ -543,6 +557,11 @@ def reset_question(invitation: Invitation, interview_question: InterviewQuestion
     """Let the candidate answer one question again: its takes and kept answer are removed."""
     if invitation.status == InvitationStatus.REVOKED:
         raise RecruitingError("This invitation is revoked.")
+    # The recordings go for good: stored files and any upload still staged (the staging name is
+    # the one candidate.uploads uses).
+    doomed_keys = [a.storage_key for t in interview_question.takes for a in t.assets]
+    staging = Path(current_app.config["UPLOAD_STAGING_DIR"])
+    doomed_staging = [staging / f"take-{t.id}.part" for t in interview_question.takes]
     interview_question.takes.clear()
     interview_question.response = None
     interview_question.revealed_at = None
@@ -551,6 +570,11 @@ def reset_question(invitation: Invitation, interview_question: InterviewQuestion
         invitation.completed_at = None
     audit.record("invitation.question_reset", invitation, position=interview_question.position)
     db.session.commit()
+    storage = get_storage()
+    for key in doomed_keys:
+        storage.delete(key)
+    for path in doomed_staging:
+        path.unlink(missing_ok=True)
 
 
 # --- funnel and reminders ---------------------------------------------------------------------

@@ -16,14 +16,20 @@ import sqlalchemy as sa
 from tusclient import client as tus_client
 
 from interview.extensions import db
+from interview.media import services as media_services
 from interview.media.storage import get_storage
 from interview.models import (
     AssetKind,
     InvitationStatus,
     JobRun,
+    Role,
     Take,
     TakeStatus,
+    utcnow,
 )
+from interview.recruiter import services as recruiting
+
+from ..conftest import csrf_token
 
 TUS = {"Tus-Resumable": "1.0.0"}
 
@@ -224,6 +230,16 @@ def test_late_start_is_refused_and_counts_as_an_attempt(candidate, org):
     assert q["takes"][0]["failure_reason"] == "recording started after the think time"
 
 
+def test_questions_stay_secret_until_revealed(client, org, candidate):
+    """Could a candidate read a question before revealing it (and so think for free)?"""
+    state = candidate.state()
+    assert [q["prompt"] for q in state["questions"]] == [None, None]
+    review = client.get(f"/i/{org.token}/review").get_data(as_text=True)
+    assert "Tell us about yourself" not in review
+    assert candidate.reveal(0).json["questions"][0]["prompt"] == "Practice"
+    assert candidate.state()["questions"][1]["prompt"] is None
+
+
 def test_reveal_is_stable_on_reload_and_an_abandoned_reveal_costs_an_attempt(candidate, org):
     first = candidate.reveal(0).json["questions"][0]["revealed_at"]
     assert candidate.reveal(0).json["questions"][0]["revealed_at"] == first  # a reload
@@ -347,3 +363,101 @@ def test_a_standard_tus_client_uploads_a_take(live_server, org):
     original = next(a for a in take.assets if a.kind == AssetKind.ORIGINAL)
     with get_storage().open(original.storage_key) as stored:
         assert hashlib.sha256(stored.read()).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+# --- found in review: deadlines, failed answers, resets, key changes, late uploads ------------
+
+
+def test_after_the_deadline_recorded_answers_finish_but_no_new_question_starts(
+    client, org, candidate
+):
+    """An answer recorded before the deadline may finish uploading and be submitted within
+    the finishing grace; nothing new may start."""
+    candidate.keep(_take(candidate.record(0, b"practice")).id)
+    assert candidate.reveal(1).status_code == 200
+    url = candidate.create(1).headers["Location"]
+    assert candidate.patch(url, b"first half", 0).status_code == 204
+    org.invitation.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert candidate.patch(url, b"+tail", 10, **{"Upload-Length": "15"}).status_code == 204
+    assert candidate.keep(_take(url).id).status_code == 200
+    page = client.get(f"/i/{org.token}/review").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post(f"/i/{org.token}/review", data={"csrf_token": token}).status_code == 302
+    db.session.refresh(org.invitation)
+    assert org.invitation.status == InvitationStatus.COMPLETED
+
+
+def test_no_new_answer_after_the_deadline_and_nothing_after_the_grace(app, client, org, candidate):
+    org.invitation.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    refused = candidate.reveal(0)
+    assert refused.status_code == 403 and "deadline has passed" in refused.json["error"]
+    org.invitation.expires_at = utcnow() - timedelta(minutes=61)
+    db.session.commit()
+    assert candidate.reveal(0).status_code == 410
+    assert client.get(f"/i/{org.token}").status_code == 410
+
+
+def test_a_kept_answer_that_fails_processing_reopens_the_question(candidate):
+    take = _take(candidate.record(0, b"broken"))
+    candidate.keep(take.id)
+    assert candidate.state()["current_position"] == 1
+    take.status, take.failure_reason = TakeStatus.FAILED, "not a video file"
+    db.session.commit()
+    state = candidate.state()
+    assert state["current_position"] == 0 and not state["questions"][0]["closed"]
+    second = _take(candidate.record(0, b"good one"))
+    assert candidate.keep(second.id).json["current_position"] == 1
+    db.session.refresh(second)
+    assert second.question.response.take_id == second.id
+
+
+def test_resetting_a_question_deletes_its_recordings(org, candidate, sign_in_as):
+    """A reset answer is gone from storage too, not only from the database."""
+    take = _take(candidate.record(0, b"to be forgotten"))
+    key = next(a.storage_key for a in take.assets if a.kind == AssetKind.ORIGINAL)
+    assert get_storage().exists(key)
+    recruiter = sign_in_as(Role.RECRUITER)
+    question = org.invitation.questions[0]
+    recruiter.post(
+        f"/screenings/{org.screening.id}/invitations/{org.invitation.id}/questions/"
+        f"{question.id}/reset",
+        data={"csrf_token": csrf_token(recruiter, "/")},
+    )
+    assert not get_storage().exists(key)
+
+
+def test_a_link_is_reissued_when_the_server_key_changed(app, org, client):
+    """After a key change the old links are dead; a resend must carry one that works."""
+    app.config["INVITATION_TOKEN_KEY"] = "a brand new key"
+    link = recruiting.candidate_link(org.invitation)
+    assert client.get(link[link.index("/i/") :]).status_code == 200
+    assert client.get(f"/i/{org.token}").status_code == 404
+
+
+def test_an_upload_completed_long_after_its_time_is_flagged(candidate, org):
+    assert candidate.reveal(0).status_code == 200
+    url = candidate.create(0).headers["Location"]
+    take = _take(url)
+    take.started_at -= timedelta(seconds=30 + 5 + 120 + 10)  # answer + grace + slack, and more
+    db.session.commit()
+    candidate.patch(url, b"late", 0, **{"Upload-Length": "4"})
+    assert "uploaded_late" in _take(url).flags
+
+
+def test_a_completion_that_failed_is_finished_by_the_next_head(app, candidate, monkeypatch):
+    """If storing the finished file fails once, does the next HEAD complete the take?"""
+    assert candidate.reveal(0).status_code == 200
+    url = candidate.create(0).headers["Location"]
+    real = media_services.store_original
+
+    def broken(*args, **kwargs):
+        raise OSError("storage is down")
+
+    monkeypatch.setattr(media_services, "store_original", broken)
+    assert candidate.patch(url, b"all of it", 0, **{"Upload-Length": "9"}).status_code == 500
+    assert _take(url).status == TakeStatus.RECORDING
+    monkeypatch.setattr(media_services, "store_original", real)
+    assert candidate.head(url).headers["Upload-Offset"] == "9"
+    assert _take(url).status == TakeStatus.UPLOADED
