@@ -262,8 +262,20 @@ def _tus_options():
     )
 
 
-def _tus_version_ok() -> bool:
-    return request.headers.get("Tus-Resumable") == uploads.TUS_VERSION
+def _tus_preamble(token: str):
+    """What every tus request goes through: OPTIONS discovery, the protocol version, the link.
+
+    Returns (invitation, None) to go on, or (None, response) to answer at once.
+    """
+    if request.method == "OPTIONS":
+        return None, _tus_options()
+    if request.headers.get("Tus-Resumable") != uploads.TUS_VERSION:
+        return None, (
+            "Tus-Resumable 1.0.0 required",
+            412,
+            _tus_headers({"Tus-Version": uploads.TUS_VERSION}),
+        )
+    return _resolve_for_api(token)
 
 
 @bp.route("/<token>/api/questions/<int:position>/uploads", methods=["POST", "OPTIONS"])
@@ -272,11 +284,7 @@ def _tus_version_ok() -> bool:
 @limiter.limit(_api_limit)
 def create_upload(token: str, position: int):
     """tus creation: starting an upload starts the take (the server checks the timing)."""
-    if request.method == "OPTIONS":
-        return _tus_options()
-    if not _tus_version_ok():
-        return "Tus-Resumable 1.0.0 required", 412, _tus_headers({"Tus-Version": "1.0.0"})
-    invitation, error = _resolve_for_api(token)
+    invitation, error = _tus_preamble(token)
     if error:
         return error
     try:
@@ -310,11 +318,7 @@ def create_upload(token: str, position: int):
 @limiter.limit(_api_limit)
 def upload(token: str, take_id: int):
     """tus core (HEAD offset, PATCH append) and termination (DELETE) for one take."""
-    if request.method == "OPTIONS":
-        return _tus_options()
-    if not _tus_version_ok():
-        return "Tus-Resumable 1.0.0 required", 412, _tus_headers({"Tus-Version": "1.0.0"})
-    invitation, error = _resolve_for_api(token)
+    invitation, error = _tus_preamble(token)
     if error:
         return error
     try:

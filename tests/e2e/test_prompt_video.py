@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from playwright.sync_api import expect
 
@@ -11,6 +9,7 @@ from interview.extensions import db
 from interview.models import Invitation
 from interview.recruiter import services as recruiting
 
+from .. import clips
 from .candidate import Candidate
 from .conftest import Spec
 
@@ -20,33 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 def test_question_video_plays_while_thinking_and_stops_for_the_answer(
     live_server, context, make_interview, artifacts, tmp_path
 ):
-    clip = tmp_path / "ask.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=15",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=330",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(clip),
-        ],
-        check=True,
-    )
+    clip = clips.h264_mp4(tmp_path / "ask.mp4", tone_hz=330)
     invitation_id, token = make_interview([Spec("What drives you?", think=0)], started=False)
     question = db.session.get(Invitation, invitation_id).screening.questions[0]
     with open(clip, "rb") as upload:

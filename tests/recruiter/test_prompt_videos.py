@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,40 +11,14 @@ from interview.extensions import db
 from interview.media.storage import get_storage
 from interview.models import MediaAsset, Role, Screening
 
-from .. import factories
+from .. import clips, factories
 from ..conftest import csrf_token
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> bytes:
     """A 2 s H.264/AAC MP4 made with ffmpeg's test sources."""
-    path = Path(tmp_path_factory.mktemp("clips")) / "question.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=15",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(path),
-        ],
-        check=True,
-    )
+    path = clips.h264_mp4(Path(tmp_path_factory.mktemp("clips")) / "question.mp4")
     return path.read_bytes()
 
 

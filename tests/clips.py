@@ -1,0 +1,17 @@
+"""Small media files made with ffmpeg's test sources, for tests that need a real video."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def h264_mp4(path: Path, seconds: float = 2, tone_hz: int = 440) -> Path:
+    """A ``seconds``-long 320x240 H.264/AAC MP4 (a moving test pattern and a sine tone)."""
+    subprocess.run(
+        ["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15",
+         "-f", "lavfi", "-i", f"sine=frequency={tone_hz}", "-t", str(seconds), "-c:v", "libx264",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return path
