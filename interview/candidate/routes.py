@@ -369,16 +369,20 @@ def keep(token: str, take_id: int):
     return _state_changing(token, lambda inv: services.keep(inv, services.take_of(inv, take_id)))
 
 
+def _own_or_404(token: str, lookup):
+    """One of this candidate's rows for media playback; any problem is a plain 404."""
+    try:
+        return lookup(services.resolve(token, finishing=True))
+    except (services.LinkProblem, services.InterviewRefused):
+        abort(404)
+
+
 @bp.route("/<token>/api/takes/<int:take_id>/media")
 @public
 @limiter.limit(_api_limit)
 def take_media(token: str, take_id: int):
     """The candidate plays back their own take (the processed MP4 once ready)."""
-    try:
-        invitation = services.resolve(token, finishing=True)
-        take = services.take_of(invitation, take_id)
-    except (services.LinkProblem, services.InterviewRefused):
-        abort(404)
+    take = _own_or_404(token, lambda inv: services.take_of(inv, take_id))
     asset = media.asset_of(take, AssetKind.MP4) or media.asset_of(take, AssetKind.ORIGINAL)
     if asset is None:
         abort(404)
@@ -390,11 +394,7 @@ def take_media(token: str, take_id: int):
 @limiter.limit(_api_limit)
 def prompt_video(token: str, position: int):
     """The recruiter's video of a question, once the candidate has revealed that question."""
-    try:
-        invitation = services.resolve(token, finishing=True)
-        question = services.question_by_position(invitation, position)
-    except (services.LinkProblem, services.InterviewRefused):
-        abort(404)
+    question = _own_or_404(token, lambda inv: services.question_by_position(inv, position))
     if question.prompt_video_id is None or question.revealed_at is None:
         abort(404)
     asset = db.session.get(MediaAsset, question.prompt_video_id)

@@ -76,6 +76,15 @@ class Candidate:
     def start_when_ready(self) -> None:
         self.page.get_by_role("button", name="Start recording", exact=True).click()
 
+    def begin_answer(self) -> None:
+        """Open the interview, skip the test recording, show the first question and start
+        recording it (for questions with no think time)."""
+        self.open()
+        self.device_check(test_recording=False)
+        self.reveal()
+        self.start_when_ready()
+        expect(self.page.locator("#q-recording")).to_be_visible()
+
     def record(self, seconds: float = 2.5, shot: str | None = None) -> int:
         """Wait for recording (started by a click or by the end of think time), stop after
         ``seconds``; returns the take id."""

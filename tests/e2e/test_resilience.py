@@ -25,11 +25,7 @@ def test_answer_recorded_through_a_network_drop_is_stored_byte_for_byte(
     waits, and once back online the server's file is exactly what the recorder produced?"""
     invitation_id, token = make_interview([Spec("Describe a hard bug you fixed.", think=0)])
     me = Candidate(context.new_page(), live_server, token, artifacts)
-    me.open()
-    me.device_check(test_recording=False)
-    me.reveal()
-    me.start_when_ready()
-    expect(me.page.locator("#q-recording")).to_be_visible()
+    me.begin_answer()
     me.page.wait_for_timeout(1200)
     context.set_offline(True)
     me.page.wait_for_timeout(3000)

@@ -125,11 +125,7 @@ def test_recording_stops_by_itself_at_the_answer_limit(
     page's clock is moved 13 s ahead mid-answer so the test need not wait 15 s.)"""
     invitation_id, token = make_interview([Spec("Summarise your week.", think=0, answer=15)])
     me = Candidate(context.new_page(), live_server, token, artifacts)
-    me.open()
-    me.device_check(test_recording=False)
-    me.reveal()
-    me.start_when_ready()
-    expect(me.page.locator("#q-recording")).to_be_visible()
+    me.begin_answer()
     me.page.wait_for_timeout(1000)
     me.page.evaluate("() => { const real = Date.now; Date.now = () => real() + 13000; }")
     expect(me.page.locator("#q-review")).to_be_visible(timeout=5000)
