@@ -22,6 +22,9 @@ from interview.models import (
     MediaAsset,
     Organization,
     Question,
+    Response,
+    Review,
+    ReviewAssignment,
     Role,
     Rubric,
     Screening,
@@ -44,6 +47,7 @@ class OrgWithStaff:
     invitation: Invitation  # a candidate who has started the screening
     token: str  # that candidate's link token
     asset: MediaAsset  # a stored poster of a candidate's take, for the media routes
+    completed: Invitation  # a candidate who submitted; the REVIEWER user reviews the screening
 
 
 def user(org: Organization, role: Role, email: str | None = None, name: str | None = None) -> User:
@@ -132,10 +136,95 @@ def org_with_staff(name: str) -> OrgWithStaff:
     db.session.flush()
     inv, token = invitation(s, email=f"casey@{org.slug}.example", started=True)
     asset = stored_asset(take(s), AssetKind.POSTER, b"\xff\xd8 a poster \xff\xd9", "image/jpeg")
+    completed = completed_candidate(s, "Robin Reviewed", f"robin@{org.slug}.example")
+    db.session.add(ReviewAssignment(screening_id=s.id, reviewer=users[Role.REVIEWER]))
     db.session.commit()
     return OrgWithStaff(
-        org=org, users=users, screening=s, spare=spare, invitation=inv, token=token, asset=asset
+        org=org,
+        users=users,
+        screening=s,
+        spare=spare,
+        invitation=inv,
+        token=token,
+        asset=asset,
+        completed=completed,
     )
+
+
+def completed_candidate(
+    s: Screening,
+    name: str = "Robin Reviewed",
+    email: str | None = None,
+    *,
+    duration_ms: int = 42_000,
+    poster: bytes | None = None,
+    completed_at=None,
+) -> Invitation:
+    """A candidate who answered every question and submitted: one ready take + Response each.
+
+    ``poster`` (JPEG bytes) is stored as each answer's poster frame when given.
+    """
+    db.session.flush()
+    now = completed_at or utcnow()
+    inv = Invitation(
+        org_id=s.org_id,
+        screening=s,
+        candidate_name=name,
+        candidate_email=email or f"{secrets.token_hex(4)}@example.com",
+        token_hash=hashlib.sha256(secrets.token_bytes(16)).hexdigest(),
+        expires_at=now + timedelta(days=7),
+        status=InvitationStatus.COMPLETED,
+        opened_at=now,
+        started_at=now,
+        consent_at=now,
+        completed_at=now,
+    )
+    inv.questions = [InterviewQuestion.snapshot(q, i) for i, q in enumerate(s.questions)]
+    db.session.add(inv)
+    db.session.flush()
+    for question in inv.questions:
+        t = Take(
+            question=question,
+            attempt=1,
+            status=TakeStatus.READY,
+            started_at=now,
+            finished_at=now,
+            duration_ms=duration_ms,
+        )
+        db.session.add(t)
+        db.session.flush()
+        db.session.add(Response(question_id=question.id, take_id=t.id))
+        if poster is not None:
+            stored_asset(t, AssetKind.POSTER, poster, "image/jpeg")
+    db.session.flush()
+    return inv
+
+
+def scored_review(
+    inv: Invitation,
+    reviewer: User,
+    values: list[list[int | None]],
+    recommendation: str | None = "advance",
+    *,
+    submit: bool = True,
+    note: str = "",
+) -> Review:
+    """``reviewer`` scores ``inv`` through the real services: ``values[answer][criterion]``."""
+    from interview.recruiter import reviewing
+    from interview.reports.services import scored_responses
+
+    review = reviewing.start_review(reviewer, inv)
+    criteria = inv.screening.rubric.criteria
+    responses = [r for r, _q in scored_responses([inv.id])]
+    for response, row in zip(responses, values, strict=True):
+        for criterion, value in zip(criteria, row, strict=True):
+            if value is not None:
+                reviewing.set_score(review, response.id, criterion.id, value)
+    reviewing.set_overall(review, recommendation, note)
+    if submit:
+        reviewing.submit(review)
+    db.session.flush()
+    return review
 
 
 def take(

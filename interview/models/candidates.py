@@ -84,6 +84,8 @@ class Invitation(TimestampMixin, db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("screening_id", "candidate_email"),
+        # Review queues list a screening's completed candidates by completion time.
+        sa.Index("ix_invitations_screening_completed", "screening_id", "completed_at"),
         sa.CheckConstraint("extra_time_percent BETWEEN 0 AND 300", name="extra_percent_range"),
         sa.CheckConstraint("extra_think_seconds >= 0", name="extra_think_nonnegative"),
         sa.CheckConstraint("extra_answer_seconds >= 0", name="extra_answer_nonnegative"),

@@ -45,7 +45,10 @@ class ReviewAssignment(TimestampMixin, db.Model):
 
     reviewer: Mapped[User] = relationship()
 
-    __table_args__ = (sa.UniqueConstraint("screening_id", "reviewer_id", "invitation_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("screening_id", "reviewer_id", "invitation_id"),
+        sa.Index("ix_review_assignments_reviewer_id", "reviewer_id"),
+    )
 
 
 class Review(TimestampMixin, db.Model):
@@ -65,6 +68,11 @@ class Review(TimestampMixin, db.Model):
     note: Mapped[str] = mapped_column(sa.Text, default="")
     rubric_version: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Kept in step with the scores on every change (services.recompute): the sum of this
+    # reviewer's weighted response scores and how many responses have one, so queues can sort
+    # and average 10,000 candidates without reading every score.
+    score_sum: Mapped[float] = mapped_column(sa.Float, default=0.0, server_default="0")
+    responses_scored: Mapped[int] = mapped_column(default=0, server_default="0")
 
     invitation: Mapped[Invitation] = relationship()
     reviewer: Mapped[User] = relationship()
@@ -72,7 +80,14 @@ class Review(TimestampMixin, db.Model):
         back_populates="review", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (sa.UniqueConstraint("invitation_id", "reviewer_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("invitation_id", "reviewer_id"),
+        sa.Index("ix_reviews_reviewer_id", "reviewer_id"),
+    )
+
+    @property
+    def mean_score(self) -> float | None:
+        return self.score_sum / self.responses_scored if self.responses_scored else None
 
 
 class Score(TimestampMixin, db.Model):
@@ -107,7 +122,10 @@ class Comment(TimestampMixin, db.Model):
 
     review: Mapped[Review] = relationship()
 
-    __table_args__ = (sa.CheckConstraint("at_ms IS NULL OR at_ms >= 0", name="at_nonnegative"),)
+    __table_args__ = (
+        sa.CheckConstraint("at_ms IS NULL OR at_ms >= 0", name="at_nonnegative"),
+        sa.Index("ix_comments_review_id", "review_id"),
+    )
 
 
 class Decision(TimestampMixin, db.Model):

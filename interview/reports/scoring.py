@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 Score = int | float | None
 
@@ -96,16 +95,23 @@ def krippendorff_alpha_interval(units: Sequence[Sequence[Score]]) -> float | Non
     n = sum(len(unit) for unit in pairable)
     if n < 2:
         return None
+    # Sums of squared differences over all pairs, in linear time:
+    # sum_{i<j} (a_i - a_j)^2 = m * sum(a^2) - (sum a)^2.
     observed = 0.0
     for unit in pairable:
         m = len(unit)
-        observed += sum((a - b) ** 2 for a, b in combinations(unit, 2)) * 2 / (m - 1)
+        observed += _pairwise_squares(unit) * 2 / (m - 1)
     observed /= n
     values = [v for unit in pairable for v in unit]
-    expected = sum((a - b) ** 2 for a, b in combinations(values, 2)) * 2 / (n * (n - 1))
-    if expected == 0:
+    expected = _pairwise_squares(values) * 2 / (n * (n - 1))
+    if expected <= 1e-12:
         return None
     return 1.0 - observed / expected
+
+
+def _pairwise_squares(values: Sequence[float]) -> float:
+    total = sum(values)
+    return max(len(values) * sum(v * v for v in values) - total * total, 0.0)
 
 
 def agreement_reading(alpha: float | None) -> str:
