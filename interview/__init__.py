@@ -16,6 +16,7 @@ from .auth.services import load_user
 from .candidate.routes import bp as candidate_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
+from .recruiter.review_routes import bp as review_bp
 from .recruiter.routes import bp as recruiter_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recruiter_bp)
     app.register_blueprint(candidate_bp)
     app.register_blueprint(media_bp)
+    app.register_blueprint(review_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -32,7 +32,24 @@ def duration(seconds: int | float | None) -> str:
     return f"{minutes} min" + (f" {rest} s" if rest else "")
 
 
+def score(value: float | None, digits: int = 2) -> str:
+    """A score for people: '3.67', or an em dash when there is none (never a misleading 0)."""
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def timestamp(ms: int | None) -> str:
+    """A moment in an answer: '1:05'."""
+    if ms is None:
+        return ""
+    minutes, seconds = divmod(int(ms) // 1000, 60)
+    return f"{minutes}:{seconds:02d}"
+
+
 def register(app: Flask) -> None:
+    app.jinja_env.filters["score"] = score
+    app.jinja_env.filters["timestamp"] = timestamp
     app.jinja_env.filters["deadline"] = deadline
     app.jinja_env.filters["short_datetime"] = short_datetime
     app.jinja_env.filters["duration"] = duration

@@ -10,7 +10,9 @@ from flask import Flask, url_for
 
 from interview import create_app
 from interview.extensions import db
-from interview.models import Criterion, Question, Role
+import sqlalchemy as sa
+
+from interview.models import Comment, Criterion, Question, Review, ReviewAssignment, Role
 
 from .conftest import csrf_token
 from .factories import OrgWithStaff
@@ -40,6 +42,31 @@ def _fresh_criterion(o: OrgWithStaff) -> int:
     return criterion.id
 
 
+def _fresh_comment(o: OrgWithStaff) -> int:
+    """A comment of the spare reviewer's on the completed candidate (fresh: deletes consume it)."""
+    review = db.session.scalar(
+        sa.select(Review).where(
+            Review.invitation_id == o.completed.id, Review.reviewer_id == o.spare.id
+        )
+    )
+    if review is None:
+        review = Review(invitation_id=o.completed.id, reviewer_id=o.spare.id)
+        db.session.add(review)
+        db.session.flush()
+    response = o.completed.questions[1].response
+    comment = Comment(review_id=review.id, response_id=response.id, at_ms=1000, body="Spare")
+    db.session.add(comment)
+    db.session.commit()
+    return comment.id
+
+
+def _fresh_assignment(o: OrgWithStaff) -> int:
+    assignment = ReviewAssignment(screening_id=o.screening.id, reviewer_id=o.spare.id)
+    db.session.add(assignment)
+    db.session.commit()
+    return assignment.id
+
+
 ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "screening_id": lambda o: o.screening.id,
     "user_id": lambda o: o.spare.id,
@@ -51,6 +78,9 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "asset_id": lambda o: o.asset.id,
     "position": lambda o: 1,
     "take_id": lambda o: o.asset.take_id,
+    "candidate_id": lambda o: o.completed.id,
+    "comment_id": _fresh_comment,
+    "assignment_id": _fresh_assignment,
 }
 
 

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..forms import ConfirmForm
 from ..models import InvitationStatus, Role, Screening, utcnow
 from ..security import ALL_STAFF, get_in_org_or_404, roles_required
-from . import services
+from . import reviewing, services
 from .forms import (
     AccommodationsForm,
     CriterionForm,
@@ -126,6 +126,7 @@ def screening(screening_id: int):
         funnel=services.funnel(screening),
         invitations=services.screening_invitations(screening) if sees_candidates else [],
         sees_candidates=sees_candidates,
+        may_review=reviewing.may_see_screening(current_user, screening),
         can_manage=can_manage,
         invite_form=InviteForm(),
         csv_form=CsvImportForm(),
