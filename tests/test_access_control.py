@@ -6,12 +6,11 @@ import tempfile
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask, url_for
 
 from interview import create_app
 from interview.extensions import db
-import sqlalchemy as sa
-
 from interview.models import Comment, Criterion, Question, Review, ReviewAssignment, Role
 
 from .conftest import csrf_token
