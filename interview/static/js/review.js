@@ -117,7 +117,9 @@ function weightedFor(answer) {
 
 function hint(set, input) {
   const target = set.querySelector(".level-hint");
-  if (target) target.textContent = input ? `${input.value}: ${input.dataset.levelText || ""}` : "";
+  if (!target) return;
+  const text = input?.dataset.levelText;
+  target.textContent = input && text ? `${input.value}: ${text}` : "";
 }
 
 for (const set of document.querySelectorAll(".criterion")) {
@@ -315,7 +317,13 @@ function scoreWithKey(target, value) {
   if (!input) return false;
   input.checked = true;
   input.dispatchEvent(new Event("change", { bubbles: true }));
-  input.focus();
+  // Move on to the next criterion of this answer, so 4, 3, 5 scores three criteria in a row.
+  const sets = [...set.closest(".answer").querySelectorAll(".criterion")];
+  const following = sets[sets.indexOf(set) + 1];
+  const nextFocus = following
+    ? following.querySelector("input:checked") || following.querySelector("input")
+    : input;
+  nextFocus.focus();
   return true;
 }
 
@@ -362,3 +370,5 @@ document.addEventListener("keydown", (event) => {
   }
   if (handled) event.preventDefault();
 });
+
+document.body.dataset.reviewReady = "true";
