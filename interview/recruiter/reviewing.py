@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..extensions import db
@@ -365,6 +366,7 @@ def review_responses(invitation: Invitation) -> dict[int, Response]:
     """The responses of ``invitation`` a reviewer scores (practice left out), by id."""
     rows = db.session.scalars(
         sa.select(Response)
+        .options(selectinload(Response.question), selectinload(Response.take))
         .join(InterviewQuestion, Response.question_id == InterviewQuestion.id)
         .where(
             InterviewQuestion.invitation_id == invitation.id,
