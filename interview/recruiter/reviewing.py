@@ -41,6 +41,7 @@ from ..models import (
 from ..models.screenings import SCALE
 from ..reports import scoring
 from ..reports.services import criteria_of
+from ..security import is_assigned_reviewer
 
 MANAGERS = (Role.ADMIN, Role.RECRUITER)
 COMMENT_MAX = 2000
@@ -106,19 +107,7 @@ def may_see_candidate(user: User, invitation: Invitation) -> bool:
         return False
     if user.role != Role.REVIEWER:
         return True
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(ReviewAssignment.id)).where(
-                ReviewAssignment.reviewer_id == user.id,
-                ReviewAssignment.screening_id == invitation.screening_id,
-                sa.or_(
-                    ReviewAssignment.invitation_id.is_(None),
-                    ReviewAssignment.invitation_id == invitation.id,
-                ),
-            )
-        )
-        > 0
-    )
+    return is_assigned_reviewer(user, invitation.screening_id, invitation.id)
 
 
 def may_score(user: User) -> bool:
