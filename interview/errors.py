@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
+import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from .extensions import db
 
@@ -23,7 +26,15 @@ MESSAGES = {
         "Something went wrong",
         "An unexpected error happened on our side. Nothing you did caused it.",
     ),
+    503: (
+        "Briefly unavailable",
+        "The service is briefly unavailable. Nothing was saved from this request; "
+        "try again in a few seconds.",
+    ),
 }
+
+# Seconds a client is asked to wait when the database cannot be reached for a moment.
+DATABASE_RETRY_AFTER = 5
 
 
 def _wants_json() -> bool:
@@ -53,6 +64,19 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         return _render(error)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def database_unavailable(error: Exception):
+        # The database is down, restarting, locked or out of connections: nothing of this
+        # request was committed (the transaction is rolled back), and trying again shortly
+        # is the right thing for a person or a tus client to do.
+        with suppress(sa.exc.SQLAlchemyError):
+            db.session.rollback()
+        app.logger.error("Database unavailable on %s %s: %s", request.method, request.path, error)
+        response = _render(ServiceUnavailable())
+        body, code = response
+        return body, code, {"Retry-After": str(DATABASE_RETRY_AFTER), "Cache-Control": "no-store"}
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
