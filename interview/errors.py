@@ -5,11 +5,11 @@ from __future__ import annotations
 from contextlib import suppress
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from .extensions import db
+from .extensions import db, login_manager
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),
@@ -74,6 +74,8 @@ def register(app: Flask) -> None:
         with suppress(sa.exc.SQLAlchemyError):
             db.session.rollback()
         app.logger.error("Database unavailable on %s %s: %s", request.method, request.path, error)
+        # Render as nobody: loading (or refreshing) the signed-in user needs the database.
+        g._login_user = login_manager.anonymous_user()
         response = _render(ServiceUnavailable())
         body, code = response
         return body, code, {"Retry-After": str(DATABASE_RETRY_AFTER), "Cache-Control": "no-store"}
