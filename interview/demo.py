@@ -49,6 +49,7 @@ DEMO_USERS = [
     (Role.ADMIN, "Ada Admin", "admin@demo.example"),
     (Role.RECRUITER, "Rita Recruiter", "recruiter@demo.example"),
     (Role.REVIEWER, "Rafael Reviewer", "reviewer@demo.example"),
+    (Role.REVIEWER, "Rosa Reviewer", "reviewer2@demo.example"),
     (Role.HR, "Hana HR", "hr@demo.example"),
 ]
 CREDENTIALS_FILE = "demo_accounts.json"
@@ -66,7 +67,8 @@ def ensure_demo(instance_path: str) -> bool:
     """Create the demo data unless it exists; True when something was created."""
     org = db.session.scalar(sa.select(Organization).where(Organization.name == DEMO_ORG))
     if org is not None:
-        return ensure_completed_interviews(org) > 0
+        created = ensure_completed_interviews(org) > 0
+        return ensure_reviewing(org) or created
     org = Organization(name=DEMO_ORG, slug=slugify(DEMO_ORG))
     db.session.add(org)
     db.session.flush()
@@ -83,6 +85,7 @@ def ensure_demo(instance_path: str) -> bool:
     with os.fdopen(fd, "w") as handle:
         json.dump(credentials, handle, indent=2)
     ensure_completed_interviews(org)
+    ensure_reviewing(org)
     return True
 
 
@@ -109,6 +112,55 @@ def ensure_completed_interviews(org: Organization) -> int:
                 _complete_interview(screening, name, email, hue, tone, number, Path(folder))
                 created += 1
     return created
+
+
+# One candidate already reviewed by both reviewers, so results, agreement and reports show
+# figures at once; the other two wait in the reviewers' queues. Scores: [answer][criterion].
+DEMO_REVIEWS = {
+    "reviewer@demo.example": ([[4, 3], [3, 4], [5, 4]], "advance", "Warm and concrete."),
+    "reviewer2@demo.example": ([[4, 4], [3, 3], [4, 4]], "advance", "Good examples; a bit long."),
+}
+
+
+def ensure_reviewing(org: Organization) -> bool:
+    """Assign every demo reviewer to the demo screening and pre-review the first completed
+    candidate (once); True when something was created."""
+    from .recruiter import reviewing
+    from .reports.services import scored_responses
+
+    screening = db.session.scalar(
+        sa.select(Screening).where(Screening.org_id == org.id).order_by(Screening.id)
+    )
+    if screening is None:
+        return False
+    changed = False
+    reviewers = [u for u in org.users if u.role == Role.REVIEWER]
+    for reviewer in reviewers:
+        changed |= reviewing.assign(screening, reviewer)
+    first = db.session.scalar(
+        sa.select(Invitation).where(
+            Invitation.screening_id == screening.id,
+            Invitation.candidate_email == COMPLETED_CANDIDATES[0][1],
+            Invitation.status == InvitationStatus.COMPLETED,
+        )
+    )
+    if first is not None and screening.rubric is not None:
+        criteria = screening.rubric.criteria
+        responses = [r for r, _q in scored_responses([first.id])]
+        for reviewer in reviewers:
+            plan = DEMO_REVIEWS.get(reviewer.email)
+            if plan is None or reviewing.own_review(reviewer, first) is not None:
+                continue
+            values, recommendation, note = plan
+            review = reviewing.start_review(reviewer, first)
+            for response, row in zip(responses, values, strict=False):
+                for criterion, value in zip(criteria, row, strict=False):
+                    reviewing.set_score(review, response.id, criterion.id, value)
+            reviewing.set_overall(review, recommendation, note)
+            reviewing.submit(review)
+            changed = True
+    db.session.commit()
+    return changed
 
 
 def _answer_clip(path: Path, seconds: int, hue: int, tone: int) -> Path:

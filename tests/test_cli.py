@@ -15,11 +15,14 @@ from interview.models import (
     Invitation,
     InvitationStatus,
     Organization,
+    Review,
+    ReviewAssignment,
     Role,
     Screening,
     TakeStatus,
     User,
 )
+from interview.reports.services import screening_results
 
 from .conftest import sign_in
 
@@ -35,10 +38,17 @@ def test_demo_is_idempotent_and_its_accounts_work(app, runner):
     assert first.exit_code == 0, first.output
     assert "Demo data created." in first.output
     counts = (_count(Organization), _count(User), _count(Screening), _count(Invitation))
-    assert counts == (1, 4, 1, 1 + len(demo.COMPLETED_CANDIDATES))
+    assert counts == (1, len(demo.DEMO_USERS), 1, 1 + len(demo.COMPLETED_CANDIDATES))
+    # Two reviewers assigned; the first completed candidate reviewed by both, figures agree.
+    screening = db.session.scalar(sa.select(Screening))
+    results = screening_results(screening)
+    (reviewed,) = [c for c in results.candidates if c.reviewers]
+    assert len(reviewed.reviewers) == 2 and reviewed.overall.count == 6
+    assert db.session.scalar(sa.select(sa.func.count(ReviewAssignment.id))) == 2
     second = runner.invoke(args=["demo"])
     assert "already present" in second.output
     assert (_count(Organization), _count(User), _count(Screening), _count(Invitation)) == counts
+    assert _count(Review) == 2
     credentials = json.loads((Path(app.instance_path) / "demo_accounts.json").read_text())
     assert {c["role"] for c in credentials} == {r.value for r in Role}
     for entry in credentials:
@@ -102,7 +112,9 @@ def test_demo_has_completed_interviews_with_real_processed_videos(app, runner, s
     assert result.exit_code == 0, result.output
     assert "Completed interviews with answer videos: Jordan Rivera" in result.output
     completed = db.session.scalars(
-        sa.select(Invitation).where(Invitation.status == InvitationStatus.COMPLETED)
+        sa.select(Invitation)
+        .join(Organization, Organization.id == Invitation.org_id)
+        .where(Invitation.status == InvitationStatus.COMPLETED, Organization.name == demo.DEMO_ORG)
     ).all()
     assert sorted(i.candidate_name for i in completed) == sorted(
         c[0] for c in demo.COMPLETED_CANDIDATES
