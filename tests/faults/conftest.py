@@ -134,3 +134,32 @@ def web_server(app, tmp_path: Path) -> Iterator[WebServer]:
     server = WebServer(app, tmp_path)
     yield server
     server.kill()
+
+
+def start_upload(client, token: str) -> str:
+    """Reveal the first question and create a tus upload for it; returns its URL."""
+    base = f"/i/{token}/api"
+    assert client.post(f"{base}/questions/0/reveal").status_code == 200
+    created = client.post(
+        f"{base}/questions/0/uploads",
+        headers={
+            **TUS,
+            "Upload-Defer-Length": "1",
+            "Upload-Metadata": tus_meta(filetype="video/webm"),
+        },
+    )
+    assert created.status_code == 201
+    return created.headers["Location"]
+
+
+def patch_chunk(client, url: str, data: bytes, offset: int, **headers):
+    return client.patch(
+        url,
+        data=data,
+        headers={
+            **TUS,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+            **headers,
+        },
+    )

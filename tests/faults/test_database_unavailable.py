@@ -24,7 +24,7 @@ from interview.extensions import db
 from interview.models import Invitation, JobRun, Role, Take, TakeStatus
 
 from ..conftest import csrf_token
-from .conftest import TUS, tus_meta
+from .conftest import TUS, patch_chunk, start_upload
 
 
 @pytest.fixture
@@ -70,34 +70,6 @@ def sqlite_write_locked() -> Iterator[None]:
         holder.close()
 
 
-def _start(client, token: str) -> str:
-    base = f"/i/{token}/api"
-    assert client.post(f"{base}/questions/0/reveal").status_code == 200
-    created = client.post(
-        f"{base}/questions/0/uploads",
-        headers={
-            **TUS,
-            "Upload-Defer-Length": "1",
-            "Upload-Metadata": tus_meta(filetype="video/webm"),
-        },
-    )
-    assert created.status_code == 201
-    return created.headers["Location"]
-
-
-def _patch(client, url: str, data: bytes, offset: int, **headers):
-    return client.patch(
-        url,
-        data=data,
-        headers={
-            **TUS,
-            "Upload-Offset": str(offset),
-            "Content-Type": "application/offset+octet-stream",
-            **headers,
-        },
-    )
-
-
 def _take(take_id: int) -> Take:
     db.session.expire_all()
     return db.session.get(Take, take_id)
@@ -114,18 +86,18 @@ def test_upload_during_a_database_outage_answers_503_and_resumes(app, client, or
     """A chunk arrives while the database is away: 503 + Retry-After, the acknowledged
     offset unchanged, and the upload resumes from HEAD to a byte-identical file."""
     data = os.urandom(500_000)
-    url = _start(client, org.token)
+    url = start_upload(client, org.token)
     take_id = int(url.rsplit("/", 1)[1])
-    assert _patch(client, url, data[:200_000], 0).status_code == 204
+    assert patch_chunk(client, url, data[:200_000], 0).status_code == 204
     with outage():
-        _assert_unavailable(_patch(client, url, data[200_000:400_000], 200_000))
+        _assert_unavailable(patch_chunk(client, url, data[200_000:400_000], 200_000))
         head = client.head(url, headers=TUS)
         assert head.status_code in (200, 503)  # a locked SQLite file can still be read
         if head.status_code == 200:
             assert head.headers["Upload-Offset"] == "200000"
     assert client.head(url, headers=TUS).headers["Upload-Offset"] == "200000"
     assert _take(take_id).status == TakeStatus.RECORDING
-    done = _patch(client, url, data[200_000:], 200_000, **{"Upload-Length": str(len(data))})
+    done = patch_chunk(client, url, data[200_000:], 200_000, **{"Upload-Length": str(len(data))})
     assert done.status_code == 204
     take = _take(take_id)
     assert take.status == TakeStatus.UPLOADED

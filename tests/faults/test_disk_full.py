@@ -22,7 +22,7 @@ from interview.media import services as media_services
 from interview.media.storage import get_storage
 from interview.models import AssetKind, MediaAsset, Take, TakeStatus
 
-from .conftest import TUS, tus_meta
+from .conftest import TUS, patch_chunk, start_upload
 
 
 class FullDisk:
@@ -63,34 +63,6 @@ def _take(take_id: int) -> Take:
     return db.session.get(Take, take_id)
 
 
-def _start(client, token: str) -> str:
-    base = f"/i/{token}/api"
-    assert client.post(f"{base}/questions/0/reveal").status_code == 200
-    created = client.post(
-        f"{base}/questions/0/uploads",
-        headers={
-            **TUS,
-            "Upload-Defer-Length": "1",
-            "Upload-Metadata": tus_meta(filetype="video/webm"),
-        },
-    )
-    assert created.status_code == 201
-    return created.headers["Location"]
-
-
-def _patch(client, url: str, data: bytes, offset: int, **headers):
-    return client.patch(
-        url,
-        data=data,
-        headers={
-            **TUS,
-            "Upload-Offset": str(offset),
-            "Content-Type": "application/offset+octet-stream",
-            **headers,
-        },
-    )
-
-
 def test_a_full_disk_answers_507_with_retry_after_and_keeps_only_whole_blocks(
     app, client, org, disk
 ):
@@ -98,11 +70,11 @@ def test_a_full_disk_answers_507_with_retry_after_and_keeps_only_whole_blocks(
     Retry-After, an offset that counts only bytes really on disk, no torn bytes in staging,
     and does the upload resume and complete byte for byte once space is back?"""
     data = os.urandom(900_000)
-    url = _start(client, org.token)
+    url = start_upload(client, org.token)
     take_id = int(url.rsplit("/", 1)[1])
-    assert _patch(client, url, data[:100_000], 0).status_code == 204
+    assert patch_chunk(client, url, data[:100_000], 0).status_code == 204
     disk.room = uploads.CHUNK + 1000  # one whole block fits, the next one tears
-    refused = _patch(client, url, data[100_000:700_000], 100_000)
+    refused = patch_chunk(client, url, data[100_000:700_000], 100_000)
     assert refused.status_code == 507, refused.get_data(as_text=True)
     assert int(refused.headers["Retry-After"]) > 0
     assert refused.headers["Tus-Resumable"] == "1.0.0"
@@ -116,11 +88,11 @@ def test_a_full_disk_answers_507_with_retry_after_and_keeps_only_whole_blocks(
     assert take.status == TakeStatus.RECORDING and take.checksum_sha256 is None
     # Still full: refused again, nothing changes.
     disk.room = 0
-    assert _patch(client, url, data[offset:], offset).status_code == 507
+    assert patch_chunk(client, url, data[offset:], offset).status_code == 507
     assert int(client.head(url, headers=TUS).headers["Upload-Offset"]) == offset
     # Space is back: the client resumes from HEAD and finishes.
     disk.room = None
-    done = _patch(client, url, data[offset:], offset, **{"Upload-Length": str(len(data))})
+    done = patch_chunk(client, url, data[offset:], offset, **{"Upload-Length": str(len(data))})
     assert done.status_code == 204
     take = _take(take_id)
     assert take.status == TakeStatus.UPLOADED
@@ -134,16 +106,16 @@ def test_a_full_disk_answers_507_with_retry_after_and_keeps_only_whole_blocks(
 def test_a_failing_fsync_acknowledges_nothing_of_the_chunk(app, client, org, monkeypatch):
     """If the disk fails at fsync, are the chunk's bytes left unacknowledged (507), so the
     client sends them again rather than trusting bytes that may not be on disk?"""
-    url = _start(client, org.token)
+    url = start_upload(client, org.token)
     take_id = int(url.rsplit("/", 1)[1])
-    assert _patch(client, url, b"a" * 1000, 0).status_code == 204
+    assert patch_chunk(client, url, b"a" * 1000, 0).status_code == 204
     real_fsync = os.fsync
 
     def failing_fsync(fd):
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
     monkeypatch.setattr(uploads.os, "fsync", failing_fsync)
-    assert _patch(client, url, b"b" * 1000, 1000).status_code == 507
+    assert patch_chunk(client, url, b"b" * 1000, 1000).status_code == 507
     monkeypatch.setattr(uploads.os, "fsync", real_fsync)
     assert client.head(url, headers=TUS).headers["Upload-Offset"] == "1000"
     assert uploads.staging_path(_take(take_id)).read_bytes() == b"a" * 1000
@@ -154,7 +126,7 @@ def test_full_media_storage_at_completion_answers_503_and_the_retry_files_it(
 ):
     """Every byte arrived but the media disk is full when the file is filed: is the answer a
     retryable 503, with no asset row and no processing queued, until a retry files it?"""
-    url = _start(client, org.token)
+    url = start_upload(client, org.token)
     take_id = int(url.rsplit("/", 1)[1])
     storage_type = type(get_storage())
     real_save_file = storage_type.save_file
@@ -163,13 +135,13 @@ def test_full_media_storage_at_completion_answers_503_and_the_retry_files_it(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(storage_type, "save_file", full)
-    refused = _patch(client, url, b"whole answer", 0, **{"Upload-Length": "12"})
+    refused = patch_chunk(client, url, b"whole answer", 0, **{"Upload-Length": "12"})
     assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0
     assert _take(take_id).status == TakeStatus.RECORDING
     assert db.session.query(MediaAsset).filter_by(take_id=take_id).count() == 0
     monkeypatch.setattr(storage_type, "save_file", real_save_file)
     # tus clients retry the last PATCH (an empty one at the end) or HEAD: either completes it.
-    assert _patch(client, url, b"", 12).status_code == 204
+    assert patch_chunk(client, url, b"", 12).status_code == 204
     take = _take(take_id)
     assert take.status == TakeStatus.UPLOADED
     assert take.checksum_sha256 == hashlib.sha256(b"whole answer").hexdigest()
