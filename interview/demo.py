@@ -1,35 +1,55 @@
-"""Demo data for a newcomer: an organisation, one account per role, a sample screening."""
+"""Demo data for a newcomer: an organisation, one account per role, a sample screening, and
+three completed interviews whose answers are real short videos made locally by ffmpeg and
+processed by the real media pipeline (in-process, so no worker is needed)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from .admin import services as accounts
+from .candidate import services as interviewing
 from .extensions import db
+from .media import services as media
 from .models import (
     Criterion,
     Invitation,
+    InvitationStatus,
     Organization,
     Question,
     Role,
     Rubric,
     Screening,
     ScreeningStatus,
+    TakeStatus,
+    utcnow,
 )
 from .recruiter import services as recruiting
 
+log = logging.getLogger(__name__)
+
 DEMO_CANDIDATE = ("Casey Candidate", "casey@candidate.example")
+# Candidates who have already answered every question: (name, email, picture hue, voice Hz).
+COMPLETED_CANDIDATES = [
+    ("Jordan Rivera", "jordan@candidate.example", 0, 220),
+    ("Sam Okafor", "sam@candidate.example", 120, 165),
+    ("Mei Tanaka", "mei@candidate.example", 240, 294),
+]
 
 DEMO_ORG = "Acme Robotics (demo)"
 DEMO_USERS = [
     (Role.ADMIN, "Ada Admin", "admin@demo.example"),
     (Role.RECRUITER, "Rita Recruiter", "recruiter@demo.example"),
     (Role.REVIEWER, "Rafael Reviewer", "reviewer@demo.example"),
+    (Role.REVIEWER, "Rosa Reviewer", "reviewer2@demo.example"),
     (Role.HR, "Hana HR", "hr@demo.example"),
 ]
 CREDENTIALS_FILE = "demo_accounts.json"
@@ -47,7 +67,8 @@ def ensure_demo(instance_path: str) -> bool:
     """Create the demo data unless it exists; True when something was created."""
     org = db.session.scalar(sa.select(Organization).where(Organization.name == DEMO_ORG))
     if org is not None:
-        return False
+        created = ensure_completed_interviews(org) > 0
+        return ensure_reviewing(org) or created
     org = Organization(name=DEMO_ORG, slug=slugify(DEMO_ORG))
     db.session.add(org)
     db.session.flush()
@@ -63,7 +84,124 @@ def ensure_demo(instance_path: str) -> bool:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(credentials, handle, indent=2)
+    ensure_completed_interviews(org)
+    ensure_reviewing(org)
     return True
+
+
+def ensure_completed_interviews(org: Organization) -> int:
+    """Give the demo screening its completed interviews unless they exist; returns how many
+    were created. Each answer is a 5-8 s test-pattern video with a tone, recorded as a
+    phone's browser would (H.264/AAC MP4) and run through ``media.services.process`` as a worker
+    runs it."""
+    screening = db.session.scalar(
+        sa.select(Screening).where(Screening.org_id == org.id).order_by(Screening.id)
+    )
+    if screening is None or shutil.which("ffmpeg") is None:
+        log.warning("demo: no screening or no ffmpeg, so no completed interviews")
+        return 0
+    created = 0
+    with tempfile.TemporaryDirectory(prefix="demo-answers-") as folder:
+        for number, (name, email, hue, tone) in enumerate(COMPLETED_CANDIDATES):
+            exists = db.session.scalar(
+                sa.select(Invitation.id).where(
+                    Invitation.screening_id == screening.id, Invitation.candidate_email == email
+                )
+            )
+            if exists is None:
+                _complete_interview(screening, name, email, hue, tone, number, Path(folder))
+                created += 1
+    return created
+
+
+# One candidate already reviewed by both reviewers, so results, agreement and reports show
+# figures at once; the other two wait in the reviewers' queues. Scores: [answer][criterion].
+DEMO_REVIEWS = {
+    "reviewer@demo.example": ([[4, 3], [3, 4], [5, 4]], "advance", "Warm and concrete."),
+    "reviewer2@demo.example": ([[4, 4], [3, 3], [4, 4]], "advance", "Good examples; a bit long."),
+}
+
+
+def ensure_reviewing(org: Organization) -> bool:
+    """Assign every demo reviewer to the demo screening and pre-review the first completed
+    candidate (once); True when something was created."""
+    from .recruiter import reviewing
+    from .reports.services import scored_responses
+
+    screening = db.session.scalar(
+        sa.select(Screening).where(Screening.org_id == org.id).order_by(Screening.id)
+    )
+    if screening is None:
+        return False
+    changed = False
+    reviewers = [u for u in org.users if u.role == Role.REVIEWER]
+    for reviewer in reviewers:
+        changed |= reviewing.assign(screening, reviewer)
+    first = db.session.scalar(
+        sa.select(Invitation).where(
+            Invitation.screening_id == screening.id,
+            Invitation.candidate_email == COMPLETED_CANDIDATES[0][1],
+            Invitation.status == InvitationStatus.COMPLETED,
+        )
+    )
+    if first is not None and screening.rubric is not None:
+        criteria = screening.rubric.criteria
+        responses = [r for r, _q in scored_responses([first.id])]
+        for reviewer in reviewers:
+            plan = DEMO_REVIEWS.get(reviewer.email)
+            if plan is None or reviewing.own_review(reviewer, first) is not None:
+                continue
+            values, recommendation, note = plan
+            review = reviewing.start_review(reviewer, first)
+            for response, row in zip(responses, values, strict=False):
+                for criterion, value in zip(criteria, row, strict=False):
+                    reviewing.set_score(review, response.id, criterion.id, value)
+            reviewing.set_overall(review, recommendation, note)
+            reviewing.submit(review)
+            changed = True
+    db.session.commit()
+    return changed
+
+
+def _answer_clip(path: Path, seconds: int, hue: int, tone: int) -> Path:
+    """An MP4 like a phone's browser records (H.264 + AAC, a keyframe a second): a moving
+    test pattern and a wavering tone. H.264 takes the pipeline's fast path (video copied)."""
+    subprocess.run(
+        ["ffmpeg", "-y", "-v", "error",
+         "-f", "lavfi", "-i", f"testsrc2=s=640x360:r=24:d={seconds},hue=h={hue}",
+         "-f", "lavfi", "-i", f"sine=f={tone}:r=48000:d={seconds},tremolo=f=3:d=0.6",
+         "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "24",
+         "-c:a", "aac", "-movflags", "+faststart", str(path)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    return path
+
+
+def _complete_interview(
+    screening: Screening, name: str, email: str, hue: int, tone: int, number: int, folder: Path
+) -> Invitation:
+    """One candidate's whole interview through the same services the web and worker use."""
+    invitation = recruiting.invite(screening, name, email, send_email=False)
+    interviewing.start(invitation, "127.0.0.1")
+    for question in invitation.questions:
+        interviewing.reveal(invitation, question)
+        take = interviewing.start_take(
+            invitation, question, content_type="video/mp4", upload_length=None
+        )
+        seconds = 3 if question.is_practice else 5 + (number + question.position) % 4
+        clip = _answer_clip(folder / f"take-{take.id}.mp4", seconds, hue, tone)
+        size = clip.stat().st_size
+        media.store_original(take, clip, "video/mp4")
+        take.upload_length = take.bytes_received = size
+        take.finished_at = utcnow()
+        take.status = TakeStatus.UPLOADED
+        db.session.commit()
+        outcome = media.process(take.id)  # what the worker's job runs, here in-process
+        if outcome.status != "ready":
+            raise RuntimeError(f"demo answer {take.id} was not processed: {outcome}")
+        interviewing.keep(invitation, take)
+    interviewing.submit(invitation)
+    return invitation
 
 
 def describe(instance_path: str) -> str:
@@ -79,6 +217,17 @@ def describe(instance_path: str) -> str:
     if candidate is not None:
         lines.append(f"Demo candidate ({candidate.candidate_name}), status {candidate.status}:")
         lines.append(f"  {recruiting.candidate_link(candidate)}")
+    completed = db.session.scalars(
+        sa.select(Invitation.candidate_name).where(
+            Invitation.candidate_email.in_([c[1] for c in COMPLETED_CANDIDATES]),
+            Invitation.status == InvitationStatus.COMPLETED,
+        )
+    ).all()
+    if completed:
+        lines.append(
+            f"Completed interviews with answer videos: {', '.join(completed)} "
+            "(sign in as the reviewer to watch them)."
+        )
     return "\n".join(lines)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from contextlib import suppress
 
-from .extensions import db
+import sqlalchemy as sa
+from flask import Flask, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from .extensions import db, login_manager
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),
@@ -23,7 +26,15 @@ MESSAGES = {
         "Something went wrong",
         "An unexpected error happened on our side. Nothing you did caused it.",
     ),
+    503: (
+        "Briefly unavailable",
+        "The service is briefly unavailable. Nothing was saved from this request; "
+        "try again in a few seconds.",
+    ),
 }
+
+# Seconds a client is asked to wait when the database cannot be reached for a moment.
+DATABASE_RETRY_AFTER = 5
 
 
 def _wants_json() -> bool:
@@ -53,6 +64,21 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         return _render(error)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def database_unavailable(error: Exception):
+        # The database is down, restarting, locked or out of connections: nothing of this
+        # request was committed (the transaction is rolled back), and trying again shortly
+        # is the right thing for a person or a tus client to do.
+        with suppress(sa.exc.SQLAlchemyError):
+            db.session.rollback()
+        app.logger.error("Database unavailable on %s %s: %s", request.method, request.path, error)
+        # Render as nobody: loading (or refreshing) the signed-in user needs the database.
+        g._login_user = login_manager.anonymous_user()
+        response = _render(ServiceUnavailable())
+        body, code = response
+        return body, code, {"Retry-After": str(DATABASE_RETRY_AFTER), "Cache-Control": "no-store"}
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

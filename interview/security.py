@@ -6,11 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import Flask, Response, abort, request
 from flask_login import current_user, login_required
 
 from .extensions import db
-from .models import Role
+from .models import ReviewAssignment, Role
 
 T = TypeVar("T")
 
@@ -67,6 +68,23 @@ def get_in_org_or_404(model: type[T], object_id: int) -> T:
     if obj is None or obj.org_id != current_user.org_id:  # type: ignore[attr-defined]
         abort(404)
     return obj
+
+
+def is_assigned_reviewer(user: Any, screening_id: int, invitation_id: int) -> bool:
+    """Is ``user`` assigned to review this candidate (the whole screening, or just them)?"""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(ReviewAssignment.id)).where(
+                ReviewAssignment.reviewer_id == user.id,
+                ReviewAssignment.screening_id == screening_id,
+                sa.or_(
+                    ReviewAssignment.invitation_id.is_(None),
+                    ReviewAssignment.invitation_id == invitation_id,
+                ),
+            )
+        )
+        > 0
+    )
 
 
 def client_ip() -> str | None:

@@ -7,8 +7,22 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from interview import demo
 from interview.extensions import db
-from interview.models import Invitation, Organization, Role, Screening, User
+from interview.media.storage import get_storage
+from interview.models import (
+    AssetKind,
+    Invitation,
+    InvitationStatus,
+    Organization,
+    Review,
+    ReviewAssignment,
+    Role,
+    Screening,
+    TakeStatus,
+    User,
+)
+from interview.reports.services import screening_results
 
 from .conftest import sign_in
 
@@ -24,10 +38,17 @@ def test_demo_is_idempotent_and_its_accounts_work(app, runner):
     assert first.exit_code == 0, first.output
     assert "Demo data created." in first.output
     counts = (_count(Organization), _count(User), _count(Screening), _count(Invitation))
-    assert counts == (1, 4, 1, 1)
+    assert counts == (1, len(demo.DEMO_USERS), 1, 1 + len(demo.COMPLETED_CANDIDATES))
+    # Two reviewers assigned; the first completed candidate reviewed by both, figures agree.
+    screening = db.session.scalar(sa.select(Screening))
+    results = screening_results(screening)
+    (reviewed,) = [c for c in results.candidates if c.reviewers]
+    assert len(reviewed.reviewers) == 2 and reviewed.overall.count == 6
+    assert db.session.scalar(sa.select(sa.func.count(ReviewAssignment.id))) == 2
     second = runner.invoke(args=["demo"])
     assert "already present" in second.output
     assert (_count(Organization), _count(User), _count(Screening), _count(Invitation)) == counts
+    assert _count(Review) == 2
     credentials = json.loads((Path(app.instance_path) / "demo_accounts.json").read_text())
     assert {c["role"] for c in credentials} == {r.value for r in Role}
     for entry in credentials:
@@ -82,3 +103,44 @@ def test_create_admin_refuses_short_password_and_duplicates(app, runner):
         args=["users", "create-admin", "--email", "a@b.example", "--password", "-"]
     )
     assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_demo_has_completed_interviews_with_real_processed_videos(app, runner, sign_in_as):
+    """Can a newcomer review at once? Three completed interviews, every question answered
+    by a 5-8 s video that went through the media pipeline, playable by a reviewer."""
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Completed interviews with answer videos: Jordan Rivera" in result.output
+    completed = db.session.scalars(
+        sa.select(Invitation)
+        .join(Organization, Organization.id == Invitation.org_id)
+        .where(Invitation.status == InvitationStatus.COMPLETED, Organization.name == demo.DEMO_ORG)
+    ).all()
+    assert sorted(i.candidate_name for i in completed) == sorted(
+        c[0] for c in demo.COMPLETED_CANDIDATES
+    )
+    storage = get_storage()
+    for invitation in completed:
+        assert invitation.completed_at is not None
+        for question in invitation.questions:
+            take = question.response.take
+            assert take.status == TakeStatus.READY, take.failure_reason
+            assert take.flags == []  # moving picture, audible sound
+            if not question.is_practice:
+                assert 5000 <= take.duration_ms <= 8500, take.duration_ms
+            kinds = {a.kind: a for a in take.assets}
+            assert set(kinds) == {AssetKind.ORIGINAL, AssetKind.MP4, AssetKind.POSTER}
+            assert all(storage.exists(a.storage_key) for a in kinds.values())
+            assert kinds[AssetKind.MP4].video_codec == "h264"
+    # A reviewer of the demo organisation streams one of the answers (HTTP Range).
+    reviewer = app.test_client()
+    assert sign_in(reviewer, "reviewer@demo.example", _password(app, "reviewer")).status_code == 302
+    mp4 = next(a for a in completed[0].questions[1].response.take.assets if a.kind == AssetKind.MP4)
+    response = reviewer.get(f"/media/assets/{mp4.id}", headers={"Range": "bytes=0-99"})
+    assert response.status_code == 206 and len(response.data) == 100
+    assert response.data[4:8] == b"ftyp"
+
+
+def _password(app, role: str) -> str:
+    credentials = json.loads((Path(app.instance_path) / "demo_accounts.json").read_text())
+    return next(c["password"] for c in credentials if c["role"] == role)

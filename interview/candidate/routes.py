@@ -248,6 +248,16 @@ def _tus_headers(extra: dict | None = None) -> dict:
     return headers
 
 
+def _tus_error_headers(tus_error, take) -> dict:
+    """A refused tus request: the offset on a conflict, when to come back on a full disk."""
+    headers = _tus_headers()
+    if tus_error.status == 409:
+        headers["Upload-Offset"] = str(take.bytes_received)
+    if tus_error.retry_after is not None:
+        headers["Retry-After"] = str(tus_error.retry_after)
+    return headers
+
+
 def _tus_options():
     return (
         "",
@@ -326,7 +336,10 @@ def upload(token: str, take_id: int):
     except services.InterviewRefused as refused:
         return _json_error(str(refused), refused.status_code)
     if request.method == "HEAD":
-        uploads.finish_if_complete(take)  # a completion that failed before is retried here
+        try:
+            uploads.finish_if_complete(take)  # a completion that failed before is retried here
+        except uploads.TusError as tus_error:
+            return tus_error.args[0], tus_error.status, _tus_error_headers(tus_error, take)
         headers = {"Upload-Offset": str(take.bytes_received)}
         if take.upload_length is None:
             headers["Upload-Defer-Length"] = "1"
@@ -354,10 +367,7 @@ def upload(token: str, take_id: int):
             request.content_length,
         )
     except uploads.TusError as tus_error:
-        headers = _tus_headers()
-        if tus_error.status == 409:
-            headers["Upload-Offset"] = str(take.bytes_received)
-        return tus_error.args[0], tus_error.status, headers
+        return tus_error.args[0], tus_error.status, _tus_error_headers(tus_error, take)
     return "", 204, _tus_headers({"Upload-Offset": str(new_offset)})
 
 

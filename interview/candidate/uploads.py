@@ -13,7 +13,7 @@ import binascii
 import fcntl
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,14 +28,23 @@ from ..models import Take, TakeStatus, utcnow
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-defer-length,termination"
 CHUNK = 256 * 1024
+RETRY_AFTER_SECONDS = 30  # what a full disk asks the client to wait before it resumes
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` at the file's position (a short write is continued)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class TusError(Exception):
     """A tus request refused with an HTTP status and a message for the client."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after  # seconds, for a refusal the client should retry later
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -71,7 +80,7 @@ def _locked(take: Take) -> Iterator[BinaryIO]:
     path = staging_path(take)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "r+b") as handle:
+    with os.fdopen(fd, "r+b", buffering=0) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield handle
@@ -107,27 +116,51 @@ def append(
         handle.truncate()  # drop any bytes a broken earlier request left past the offset
         written = 0
         disconnected = False
-        try:
-            while True:
+        disk_error: OSError | None = None
+        while True:
+            try:
                 block = stream.read(CHUNK)
-                if not block:
-                    break
-                if offset + written + len(block) > limit:
-                    raise TusError(413, "the recording is larger than the limit")
-                handle.write(block)
-                written += len(block)
-        except (ClientDisconnected, OSError):
-            # The connection dropped mid-chunk: keep what arrived, the client resumes from it.
-            disconnected = True
-        handle.flush()
-        os.fsync(handle.fileno())
+            except (ClientDisconnected, OSError):
+                # The connection dropped mid-chunk: keep what arrived, the client resumes from it.
+                disconnected = True
+                break
+            if not block:
+                break
+            if offset + written + len(block) > limit:
+                raise TusError(413, "the recording is larger than the limit")
+            try:
+                write_all(handle.fileno(), block)
+            except OSError as error:
+                disk_error = error
+                break
+            written += len(block)
+        if disk_error is None:
+            try:
+                os.fsync(handle.fileno())
+            except OSError as error:  # nothing written since the last sync is known to be safe
+                disk_error, written = error, 0
+        if disk_error is not None:
+            # Disk full (or failing): acknowledge only whole blocks that reached the disk and
+            # drop the torn one, so the staging file never holds bytes the offset does not count.
+            with suppress(OSError):  # the next PATCH truncates at its offset anyway
+                os.ftruncate(handle.fileno(), offset + written)
+                os.fsync(handle.fileno())
         take.bytes_received = offset + written
         take.question.invitation.last_activity_at = utcnow()
         db.session.commit()
+        if disk_error is not None:
+            current_app.logger.error(
+                "take %s: staging write failed at %s: %s", take.id, offset + written, disk_error
+            )
+            raise TusError(
+                507,
+                "the server cannot store more right now; resume from Upload-Offset later",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
         if disconnected:
             raise TusError(400, "the connection dropped; resume from Upload-Offset")
         if take.upload_length is not None and take.bytes_received == take.upload_length:
-            _complete(take)
+            _complete_or_retry_later(take)
         return take.bytes_received
 
 
@@ -141,11 +174,26 @@ def finish_if_complete(take: Take) -> None:
         with _locked(take):
             db.session.refresh(take)
             if take.status == TakeStatus.RECORDING:
-                _complete(take)
+                _complete_or_retry_later(take)
 
 
 def media_done() -> tuple[TakeStatus, ...]:
     return (TakeStatus.UPLOADED, TakeStatus.PROCESSING, TakeStatus.READY)
+
+
+def _complete_or_retry_later(take: Take) -> None:
+    """``_complete``, or a 503 the client retries when storage is full or down: every byte is
+    safe in staging, the take stays ``recording``, and the next HEAD or PATCH completes it."""
+    try:
+        _complete(take)
+    except OSError as error:
+        db.session.rollback()
+        current_app.logger.error("take %s: completion failed: %s", take.id, error)
+        raise TusError(
+            503,
+            "every byte arrived but could not be filed yet; check again later",
+            retry_after=RETRY_AFTER_SECONDS,
+        ) from error
 
 
 def _complete(take: Take) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, abort, request
+from flask_login import current_user
 
 from .. import audit
 from ..extensions import db
 from ..models import MediaAsset, Role
-from ..security import get_in_org_or_404, roles_required
+from ..security import get_in_org_or_404, is_assigned_reviewer, roles_required
 from . import services
 
 bp = Blueprint("media", __name__, url_prefix="/media")
@@ -20,6 +21,13 @@ STAFF_WHO_MAY_WATCH = (Role.ADMIN, Role.RECRUITER, Role.REVIEWER, Role.HR)
 def asset(asset_id: int):
     """Stream (or, with ``?download=1``, download) one asset of the signed-in staff's org."""
     media = get_in_org_or_404(MediaAsset, asset_id)
+    if current_user.role == Role.REVIEWER and media.take_id is not None:
+        # Reviewers watch only the answers of candidates they are assigned to review.
+        invitation = services.invitation_of_take(media.take_id)
+        if invitation is None or not is_assigned_reviewer(
+            current_user, invitation.screening_id, invitation.id
+        ):
+            abort(404)
     download = request.args.get("download") == "1"
     response = services.send_asset(media, as_attachment=download)
     started = request.method == "GET" and services.is_new_viewing(request.headers.get("Range"))

@@ -25,7 +25,17 @@ from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
 
 from .. import jobs
 from ..extensions import db
-from ..models import AssetKind, JobRun, JobStatus, MediaAsset, Take, TakeStatus, utcnow
+from ..models import (
+    AssetKind,
+    InterviewQuestion,
+    Invitation,
+    JobRun,
+    JobStatus,
+    MediaAsset,
+    Take,
+    TakeStatus,
+    utcnow,
+)
 from . import probe, transcode
 from .storage import NotStored, Storage, get_storage
 
@@ -57,6 +67,15 @@ class Outcome:
 
 
 # --- keys and limits ------------------------------------------------------------------------
+
+
+def invitation_of_take(take_id: int) -> Invitation | None:
+    return db.session.scalar(
+        sa.select(Invitation)
+        .join(InterviewQuestion, InterviewQuestion.invitation_id == Invitation.id)
+        .join(Take, Take.question_id == InterviewQuestion.id)
+        .where(Take.id == take_id)
+    )
 
 
 def take_org_id(take: Take) -> int:

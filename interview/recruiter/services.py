@@ -370,8 +370,9 @@ def _new_invitation(screening: Screening, name: str, email: str) -> Invitation:
     return invitation
 
 
-def invite(screening: Screening, name: str, email: str) -> Invitation:
-    """Invite one candidate and queue the invitation email."""
+def invite(screening: Screening, name: str, email: str, *, send_email: bool = True) -> Invitation:
+    """Invite one candidate and queue the invitation email (unless ``send_email`` is False:
+    demo data, a link handed over another way)."""
     _check_can_invite(screening)
     if not name.strip():
         raise RecruitingError("The candidate's name is required.")
@@ -380,7 +381,8 @@ def invite(screening: Screening, name: str, email: str) -> Invitation:
         raise RecruitingError(f"{email} is already invited to this screening.")
     invitation = _new_invitation(screening, name, email)
     db.session.commit()
-    jobs.enqueue("email.invitation", invitation.id)
+    if send_email:
+        jobs.enqueue("email.invitation", invitation.id)
     return invitation
 
 

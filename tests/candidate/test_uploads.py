@@ -456,7 +456,9 @@ def test_a_completion_that_failed_is_finished_by_the_next_head(app, candidate, m
         raise OSError("storage is down")
 
     monkeypatch.setattr(media_services, "store_original", broken)
-    assert candidate.patch(url, b"all of it", 0, **{"Upload-Length": "9"}).status_code == 500
+    refused = candidate.patch(url, b"all of it", 0, **{"Upload-Length": "9"})
+    assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 30
+    assert candidate.head(url).status_code == 503  # still failing: come back later
     assert _take(url).status == TakeStatus.RECORDING
     monkeypatch.setattr(media_services, "store_original", real)
     assert candidate.head(url).headers["Upload-Offset"] == "9"

@@ -1,4 +1,4 @@
-"""A reviewer in a real browser: watches at 2×, seeks by a timestamped comment, scores by keyboard."""
+"""A reviewer in a real browser: watches at 2×, seeks by a comment's time, scores by keyboard."""
 
 from __future__ import annotations
 

@@ -371,3 +371,22 @@ def test_queue_filters_sorts_and_pages(org, sign_in_as):
     assert best_first.index("Cand 01") < best_first.index("Cand 02") < best_first.index("Cand 00")
     q = reviewing.queue(reviewer, org.screening, status="unreviewed")
     assert q.counts == {"all": 31, "unreviewed": 27, "in_progress": 1, "submitted": 3}
+
+
+def test_answers_stream_only_to_reviewers_assigned_to_the_candidate(org, sign_in_as):
+    """A reviewer who is not assigned cannot watch an answer by guessing the asset's id."""
+    from interview.models import AssetKind
+
+    response = scored_responses([org.completed.id])[0][0]
+    asset = factories.stored_asset(response.take, AssetKind.MP4, b"\x00" * 64, "video/mp4")
+    db.session.commit()
+    assert sign_in_as(Role.REVIEWER).get(f"/media/assets/{asset.id}").status_code == 200
+    spare = factories_sign_in(sign_in_as, org, org.spare)
+    assert spare.get(f"/media/assets/{asset.id}").status_code == 404
+    db.session.add(
+        ReviewAssignment(
+            screening_id=org.screening.id, reviewer_id=org.spare.id, invitation_id=org.completed.id
+        )
+    )
+    db.session.commit()
+    assert spare.get(f"/media/assets/{asset.id}").status_code == 200

@@ -1,0 +1,1 @@
+"""Fault injection: processes killed, services restarted, disks full, databases away."""

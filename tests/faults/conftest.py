@@ -1,0 +1,136 @@
+"""Processes the fault tests start on spare loopback ports and stop by PID: a private
+redis-server that can be killed and restarted, and a real gunicorn web server."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from ..conftest import PROJECT_ROOT, free_port
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def tus_meta(**values: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
+
+
+def wait_until(condition, seconds: float, what: str, log=lambda: "") -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{log()}"
+        time.sleep(0.1)
+
+
+class RedisServer:
+    """A redis-server without persistence on one spare port: kill it, start it again."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", "--bind", "127.0.0.1",
+             "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url)
+        wait_until(lambda: _pings(client), 10, "redis-server to answer")
+        client.close()
+
+    def kill(self) -> None:
+        """What a crash does: SIGKILL, and everything it held in memory is gone."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+class WebServer:
+    """The app under gunicorn (one worker, threads), in its own process group, sharing the
+    test's database, media root, staging directory and secret key."""
+
+    def __init__(self, app, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"gunicorn-{self.port}.log"
+        config = app.config
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": config["REDIS_URL"],
+            "SECRET_KEY": config["SECRET_KEY"],
+            "MEDIA_ROOT": config["MEDIA_ROOT"],
+            "UPLOAD_STAGING_DIR": config["UPLOAD_STAGING_DIR"],
+            "MAIL_OUTBOX_DIR": config["MAIL_OUTBOX_DIR"],
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+                 "--workers", "1", "--threads", "4", "wsgi:app"],
+                cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: master and worker die together
+            )  # fmt: skip
+        wait_until(self._answers, 30, "gunicorn to answer", self.log)
+
+    def _answers(self) -> bool:
+        assert self.proc is not None and self.proc.poll() is None, self.log()
+        try:
+            return requests.get(f"{self.url}/login", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL the master and its worker at once (a crash, an OOM kill, a power cut)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def web_server(app, tmp_path: Path) -> Iterator[WebServer]:
+    server = WebServer(app, tmp_path)
+    yield server
+    server.kill()
