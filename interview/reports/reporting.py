@@ -250,9 +250,7 @@ def csv_bundle(screening: Screening) -> bytes:
     labels = documents.reviewer_labels(screening)
     scores = csv.to_csv(
         csv.SCORES_HEADER,
-        csv.scores_rows(
-            results, candidate_name=name, candidate_email=email, reviewer_name=labels
-        ),
+        csv.scores_rows(results, candidate_name=name, candidate_email=email, reviewer_name=labels),
     )
     summary = csv.to_csv(
         csv.summary_header(results),
