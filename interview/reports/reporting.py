@@ -10,6 +10,7 @@ candidates it was printed from have changed since (a fingerprint taken *before* 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import re
@@ -17,6 +18,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import IO, Any
 
 import sqlalchemy as sa
 from flask import Response, current_app, request, send_file
@@ -24,7 +26,7 @@ from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
 
 from .. import audit, jobs
 from ..extensions import db
-from ..media.storage import NotStored, get_storage
+from ..media.storage import NotStored, Storage, get_storage
 from ..models import (
     Criterion,
     Invitation,
@@ -359,14 +361,11 @@ def send_report(report: Report) -> Response:
         raise NotFound()
     storage = get_storage()
     try:
-        stream = storage.open(report.storage_key)
+        size = storage.size(report.storage_key)
     except NotStored as error:
         raise NotFound() from error
-    if not (hasattr(stream, "seekable") and stream.seekable()):
-        with stream:
-            stream = io.BytesIO(stream.read())  # object storage: reports are small
+    stream = _OpenOnRead(storage, report.storage_key)
     extension, mimetype = FILE_TYPES[report.kind]
-    size = report.size_bytes if report.size_bytes is not None else storage.size(report.storage_key)
     response = send_file(
         stream,
         mimetype=mimetype,
@@ -387,6 +386,54 @@ def send_report(report: Report) -> Response:
         response.headers["Content-Range"] = f"bytes */{size}"
         response.headers["Accept-Ranges"] = "bytes"
     return response
+
+
+class _OpenOnRead(io.RawIOBase):
+    """A stored file opened only when the response body is first read or seeked (as media's
+    ``send_asset`` does), so a response never sent (HEAD, a client that hangs up) holds no
+    open file. Object storage streams are not seekable: those are read into memory (a report
+    is a few megabytes at most)."""
+
+    def __init__(self, storage: Storage, key: str) -> None:
+        super().__init__()
+        self._storage = storage
+        self._key = key
+        self._file: IO[bytes] | None = None
+
+    def _opened(self) -> IO[bytes]:
+        if self._file is None:
+            stream = self._storage.open(self._key)
+            if not (hasattr(stream, "seekable") and stream.seekable()):
+                with contextlib.closing(stream):
+                    stream = io.BytesIO(stream.read())
+            self._file = stream
+        return self._file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._opened().read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._opened().read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._opened().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._opened().tell() if self._file is not None else 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        super().close()
 
 
 @dataclass
