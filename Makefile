@@ -37,8 +37,17 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+## bench: every bench/*_bench.py in turn, then ONE table of their key figures. Each bench
+##        appends its figures as JSON lines to the file named by BENCH_FIGURES (through
+##        bench/_figures.py: record(bench, figure, value, unit)); bench/summary.py prints them.
+##        A new bench only needs the *_bench.py name and record() calls (see bench/README.md).
 bench: install system-deps
-	@for b in bench/*.py; do [ -e "$$b" ] && $(VENV)/bin/python "$$b"; done; true
+	@figures=$$(mktemp); status=0; \
+	for b in bench/*_bench.py; do \
+	  echo "== $$b =="; \
+	  BENCH_FIGURES=$$figures $(VENV)/bin/python "$$b" || { status=1; echo "$$b FAILED"; }; \
+	done; \
+	$(VENV)/bin/python bench/summary.py "$$figures"; rm -f "$$figures"; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -30,6 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import redis
+from _figures import record
 from flask_migrate import upgrade
 
 from interview import create_app
@@ -153,6 +154,8 @@ def single_answers(app, org, screening, inputs, workdir: Path, repeat: int) -> N
             f"  runs {[round(x, 2) for x in pipeline]} vs {[round(x, 2) for x in manual]};"
             f" copied={take.media_summary['video_copied']} flags={take.flags}"
         )
+        record("media", f"60 s 720p {name}: uploaded -> ready (in-process)", round(p, 2), "s")
+        record("media", f"60 s 720p {name}: pipeline / by-hand ffmpeg", round(ratio, 2))
         # CPU time does not depend on what else runs on the machine: a steadier comparison.
         pipe_cpu, hand_cpu = statistics.median(cpu), statistics.median(manual_cpu)
         print(
@@ -211,7 +214,11 @@ def throughput(app, org, screening, folder: Path, inputs, seconds: int, count: i
             t0 = time.perf_counter()
             services.enqueue_processing(take)
             [state] = wait_ready([take.id])
-            print(f"{name:<10}{time.perf_counter() - t0:>8.2f} s  ({state})")
+            elapsed = time.perf_counter() - t0
+            print(f"{name:<10}{elapsed:>8.2f} s  ({state})")
+            record(
+                "media", f"60 s 720p {name}: enqueue -> ready (real worker)", round(elapsed, 2), "s"
+            )
         print(f"\n== 2 workers, {count} queued answers of {seconds} s 720p VP8/Opus ==")
         takes = [uploaded(org, screening, clip, 60) for _ in range(count)]
         t0 = time.perf_counter()
@@ -226,6 +233,8 @@ def throughput(app, org, screening, folder: Path, inputs, seconds: int, count: i
         server.terminate()
         server.wait(timeout=10)
     ready = sum(s == TakeStatus.READY for s in states)
+    record("media", f"2 workers, {count} x {seconds} s VP8 answers", round(count / wall * 60, 1),
+           "answers/min")  # fmt: skip
     print(f"{ready}/{count} ready in {wall:.1f} s: {count / wall * 60:.1f} answers/min, "
           f"{count * seconds / wall:.2f} s of answer processed per wall-clock second")  # fmt: skip
 

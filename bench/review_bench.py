@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import random
 import secrets
@@ -35,6 +34,9 @@ from flask_migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _figures import record  # noqa: E402
 
 from interview import create_app  # noqa: E402
 from interview.config import test_overrides  # noqa: E402
@@ -68,17 +70,8 @@ WEIGHTS = (2.0, 1.0, 1.0)
 PASSWORD = "bench password 123"
 
 
-def emit(figure: str, value: float, unit: str, **labels) -> None:
-    """Append one figure for `make bench`'s table (BENCH_FIGURES), if asked."""
-    target = os.environ.get("BENCH_FIGURES")
-    if target:
-        with open(target, "a") as out:
-            out.write(
-                json.dumps(
-                    {"bench": "review", "figure": figure, "value": value, "unit": unit, **labels}
-                )
-                + "\n"
-            )
+def emit(figure: str, value: float, unit: str, db: str) -> None:
+    record("review", f"{figure} ({db})", value, unit)
 
 
 def pg_url() -> str | None:

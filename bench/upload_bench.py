@@ -28,6 +28,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _figures import record  # noqa: E402
+
 from interview import create_app  # noqa: E402
 from interview.extensions import db  # noqa: E402
 from interview.models import Invitation  # noqa: E402
@@ -284,6 +286,12 @@ def main() -> None:
     print(f"{'web process RSS peak during them':<58}{peak / 1024:>10.1f} MB")
     print(f"{'growth':<58}{(peak - baseline) / 1024:>10.1f} MB  < 50 MB")
     print(f"{'10 x 100 MB wall time':<58}{elapsed:>12.1f} s")
+    record("upload", "stop -> saved, 60 s answer (median)", round(statistics.median(saved), 3), "s")
+    record("upload", "PATCH throughput, 200 MB in 4 MB chunks", round(http, 1), "MB/s")
+    record("upload", "ratio PATCH / direct disk write", round(http / disk, 2))
+    record(
+        "upload", "web RSS growth, 10 x 100 MB uploads", round((peak - baseline) / 1024, 1), "MB"
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from email.utils import formataddr
+
 from flask import current_app, render_template
 
 from .. import jobs, mail
@@ -16,6 +19,14 @@ KINDS = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def header_text(text: str) -> str:
+    """One line for an email header: control characters (CR, LF...) become spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 def render_message(invitation: Invitation, kind: str) -> mail.Message:
     screening = invitation.screening
     context = {
@@ -26,8 +37,10 @@ def render_message(invitation: Invitation, kind: str) -> mail.Message:
         "kind": kind,
     }
     return mail.Message(
-        to=f"{invitation.candidate_name} <{invitation.candidate_email}>",
-        subject=KINDS[kind].format(title=screening.title),
+        # The name is quoted as a display name: commas, quotes or angle brackets in it can
+        # never add a recipient (the email carries the candidate's secret link).
+        to=formataddr((header_text(invitation.candidate_name), invitation.candidate_email)),
+        subject=header_text(KINDS[kind].format(title=screening.title)),
         text=render_template("emails/invitation.txt", **context),
         html=render_template("emails/invitation.html", **context),
         headers={"X-Interview-Org": str(screening.org_id)},

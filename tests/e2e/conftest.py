@@ -244,9 +244,10 @@ def sha256(data: bytes) -> str:
 
 @pytest.fixture
 def run_media_worker(app):
-    """Run ``flask worker --queues media --burst`` in a real process against this test's DB."""
+    """Run ``flask worker --queues media --burst`` (or other queues) in a real process against
+    this test's DB, until the queues are empty."""
 
-    def run(**extra_env: str) -> str:
+    def run(queues: str = "media", **extra_env: str) -> str:
         log_path = Path(app.instance_path) / f"worker-{time.monotonic_ns()}.log"
         env = {
             **os.environ,
@@ -262,7 +263,7 @@ def run_media_worker(app):
         }
         with open(log_path, "wb") as log:
             proc = subprocess.run(
-                [sys.executable, "-m", "flask", "worker", "--queues", "media", "--burst"],
+                [sys.executable, "-m", "flask", "worker", "--queues", queues, "--burst"],
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdout=log,

@@ -390,3 +390,20 @@ def test_answers_stream_only_to_reviewers_assigned_to_the_candidate(org, sign_in
     )
     db.session.commit()
     assert spare.get(f"/media/assets/{asset.id}").status_code == 200
+
+
+def test_markup_in_comments_and_notes_is_shown_escaped(org, sign_in_as, two_by_two):
+    client = sign_in_as(Role.REVIEWER)
+    first = _responses(two_by_two)[0]
+    base = f"/review/candidates/{two_by_two.id}"
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    r = _post(client, base + "/comments", {"response_id": first, "at_ms": "1500", "body": hostile})
+    assert r.status_code == 200 and r.json["comment"]["body"] == hostile  # stored as typed
+    _post(client, base + "/overall", {"recommendation": "hold", "note": hostile})
+    page = client.get(base).get_data(as_text=True)
+    assert hostile not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+    # Over-long text is refused with a reason, not truncated silently.
+    long = _post(client, base + "/comments", {"response_id": first, "body": "x" * 2001})
+    assert long.status_code == 409 and "at most 2000" in long.json["error"]
