@@ -18,6 +18,7 @@ from .extensions import csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
 from .recruiter.review_routes import bp as review_bp
 from .recruiter.routes import bp as recruiter_bp
+from .reports.routes import bp as reports_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(candidate_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(reports_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -56,6 +56,9 @@ JOBS: dict[str, JobSpec] = {
     "email.reminder_deadline": JobSpec(
         "emails", "interview.recruiter.jobs.send_deadline_reminder", 60, _EMAIL_RETRIES
     ),
+    # A 200-candidate screening report renders in seconds; the timeout leaves room for big ones.
+    # Two retries cover a storage hiccup; a template or data error fails the same way each time.
+    "reports.render": JobSpec("reports", "interview.reports.jobs.render_report", 300, (10, 60)),
 }
 
 

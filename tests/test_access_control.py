@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import secrets
 import tempfile
 from collections.abc import Callable
 
@@ -11,7 +13,19 @@ from flask import Flask, url_for
 
 from interview import create_app
 from interview.extensions import db
-from interview.models import Comment, Criterion, Question, Review, ReviewAssignment, Role
+from interview.media.storage import get_storage
+from interview.models import (
+    Comment,
+    Criterion,
+    Question,
+    Report,
+    ReportKind,
+    ReportStatus,
+    Review,
+    ReviewAssignment,
+    Role,
+    utcnow,
+)
 
 from .conftest import csrf_token
 from .factories import OrgWithStaff
@@ -66,6 +80,24 @@ def _fresh_assignment(o: OrgWithStaff) -> int:
     return assignment.id
 
 
+def _fresh_report(o: OrgWithStaff) -> int:
+    """A ready report with its file in storage (fresh: a delete consumes it)."""
+    key = f"orgs/{o.org.id}/reports/sweep-{secrets.token_hex(4)}.pdf"
+    size = get_storage().save(key, io.BytesIO(b"%PDF-1.7 sweep"))
+    report = Report(
+        org_id=o.org.id,
+        screening_id=o.screening.id,
+        kind=ReportKind.SCREENING_PDF,
+        status=ReportStatus.READY,
+        storage_key=key,
+        size_bytes=size,
+        finished_at=utcnow(),
+    )
+    db.session.add(report)
+    db.session.commit()
+    return report.id
+
+
 ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "screening_id": lambda o: o.screening.id,
     "user_id": lambda o: o.spare.id,
@@ -80,6 +112,7 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "candidate_id": lambda o: o.completed.id,
     "comment_id": _fresh_comment,
     "assignment_id": _fresh_assignment,
+    "report_id": _fresh_report,
 }
 
 

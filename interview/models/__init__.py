@@ -14,7 +14,7 @@ from .candidates import (
 )
 from .jobs import JobRun, JobStatus
 from .media import AssetKind, MediaAsset
-from .reports import Report, ReportKind, ReportStatus
+from .reports import PageSize, Report, ReportKind, ReportStatus
 from .reviews import (
     Comment,
     Decision,
@@ -40,6 +40,7 @@ __all__ = [
     "JobStatus",
     "MediaAsset",
     "Organization",
+    "PageSize",
     "Question",
     "Recommendation",
     "Report",

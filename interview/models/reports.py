@@ -18,6 +18,13 @@ class ReportKind(enum.StrEnum):
     SCREENING_CSV = "screening_csv"
 
 
+class PageSize(enum.StrEnum):
+    """Paper for PDF reports, chosen when the report is requested."""
+
+    A4 = "A4"
+    LETTER = "Letter"
+
+
 class ReportStatus(enum.StrEnum):
     QUEUED = "queued"
     RENDERING = "rendering"
@@ -32,7 +39,9 @@ class Report(TimestampMixin, db.Model):
     org_id: Mapped[int] = mapped_column(
         sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
-    screening_id: Mapped[int] = mapped_column(sa.ForeignKey("screenings.id", ondelete="CASCADE"))
+    screening_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("screenings.id", ondelete="CASCADE"), index=True
+    )
     invitation_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("invitations.id", ondelete="CASCADE")
     )
@@ -42,6 +51,9 @@ class Report(TimestampMixin, db.Model):
     kind: Mapped[ReportKind] = mapped_column(enum_column(ReportKind))
     status: Mapped[ReportStatus] = mapped_column(
         enum_column(ReportStatus), default=ReportStatus.QUEUED
+    )
+    page_size: Mapped[PageSize] = mapped_column(
+        enum_column(PageSize), default=PageSize.A4, server_default=PageSize.A4.value
     )
     storage_key: Mapped[str | None] = mapped_column(sa.String(255))
     size_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
