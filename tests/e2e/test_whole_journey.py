@@ -8,7 +8,11 @@ Screenshots of every step are saved under test-artifacts/e2e/<test name>/ (not c
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,7 +29,6 @@ from interview.models import (
     Role,
     Screening,
     TakeStatus,
-    User,
 )
 from interview.recruiter import reviewing
 from interview.reports import services as results
@@ -253,6 +256,68 @@ def test_all_four_roles_end_to_end(app, org, live_server, browser, artifacts, ru
     # Hand check of one figure: Ana, Clarity ×2 / Empathy ×1, four (reviewer, answer) pairs.
     weighted = [(2 * a + b) / 3 for a, b in ([4, 3], [5, 4], [5, 4], [4, 4])]
     assert by_name["Ana Alvarez"].overall.mean == pytest.approx(sum(weighted) / 4)
-    hr_user = db.session.get(User, org.users[Role.HR].id)
-    assert hr_user is not None
     ctx.close()
+
+    # 6. HR asks for Ana's PDF and the CSV export; a real worker renders them; HR downloads
+    #    both, and their numbers are the ones the reviewers entered.
+    hctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    hctx.set_default_timeout(20_000)
+    hr = hctx.new_page()
+    sign_in(hr, live_server, org.users[Role.HR].email)
+    hr.goto(f"{live_server}/screenings/{screening_id}")
+    hr.get_by_role("link", name="Reports (PDF, CSV)").click()
+    hr.locator("tr", has_text="Ana Alvarez").get_by_role("button", name="Download PDF").click()
+    hr.get_by_role("button", name="Create CSV export").click()
+    expect(hr.locator("[data-report]")).to_have_count(2)
+    run_media_worker(queues="reports")
+    rows = hr.locator("[data-report]")
+    for i in range(2):
+        expect(rows.nth(i)).to_have_attribute("data-status", "ready")  # the page polls
+    shot(hr, "hr-reports-ready")
+    files = {}
+    for i in range(2):
+        with hr.expect_download() as info:
+            rows.nth(i).locator("[data-role=download]").click()
+        download = info.value
+        files[Path(download.suggested_filename).suffix] = Path(download.path()).read_bytes()
+    hctx.close()
+
+    ana = by_name["Ana Alvarez"]
+    pdf_path = artifacts / "ana.pdf"
+    pdf_path.write_bytes(files[".pdf"])
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Ana Alvarez" in text and "advance" in text.lower()
+    assert f"{ana.overall.mean:.2f}" in text
+    for response in ana.responses:
+        for figure in response.weighted.values():
+            assert f"{figure:.2f}" in text
+
+    with zipfile.ZipFile(io.BytesIO(files[".zip"])) as archive:
+        scores_name = next(n for n in archive.namelist() if n.endswith("-scores.csv"))
+        table = list(csv.DictReader(io.StringIO(archive.read(scores_name).decode("utf-8-sig"))))
+    entered = {
+        name: sorted(
+            tuple(
+                (answer + 1, criterion, value)
+                for answer, row in enumerate(plans[who][name][0])
+                for criterion, value in zip(("Clarity", "Empathy"), row, strict=True)
+            )
+            for who in plans
+        )
+        for name in ("Ana Alvarez", "Ben Brown")
+    }
+    exported = {}
+    for name in entered:
+        per_reviewer: dict[str, list] = {}
+        for line in table:
+            if line["candidate"] == name:
+                per_reviewer.setdefault(line["reviewer"], []).append(
+                    (int(line["question_number"]), line["criterion"], int(line["score"]))
+                )
+        exported[name] = sorted(tuple(sorted(v)) for v in per_reviewer.values())
+        assert {line["decision"] for line in table if line["candidate"] == name} == {
+            decisions[name]
+        }
+    assert exported == {name: [tuple(sorted(v)) for v in vs] for name, vs in entered.items()}
