@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import click
+import redis
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -107,6 +108,12 @@ def scheduler_command(interval: int) -> None:
             result = run_periodic_tasks()
             if any(result.values()):
                 click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
+        except redis.ConnectionError as error:
+            # Redis not up yet (it starts beside us under `make run`) or restarting: one line.
+            db.session.rollback()
+            current_app.logger.warning("periodic tasks: Redis unreachable (%s); retrying", error)
+            time.sleep(min(interval, 5))
+            continue
         except Exception as error:  # keep ticking: one bad pass must not stop reminders
             db.session.rollback()
             current_app.logger.exception("periodic tasks failed: %s", error)

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .admin import services as accounts
 from .candidate import services as interviewing
@@ -208,7 +209,8 @@ def describe(instance_path: str) -> str:
     path = _credentials_path(instance_path)
     if not path.exists():
         return "(demo credentials file missing: accounts were created elsewhere)"
-    lines = ["Demo accounts (sign in at http://127.0.0.1:5000/login):"]
+    base = current_app.config.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    lines = [f"Demo accounts (sign in at {base}/login):"]
     for entry in json.loads(path.read_text()):
         lines.append(f"  {entry['role']:<10} {entry['email']:<26} {entry['password']}")
     candidate = db.session.scalar(
