@@ -34,6 +34,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 ALL_STAFF: tuple[Role, ...] = tuple(Role)
 
+# Candidate links carry a secret token in the path: no other site may see it in a Referer.
+# "same-origin" (not "no-referrer"): over HTTPS Flask-WTF checks that a form post's Referer is
+# this site (WTF_CSRF_SSL_STRICT), so with no Referer at all every form would be refused.
+REFERRER_POLICY = "same-origin"
+
 
 def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Allow only signed-in staff with one of ``roles``; anyone else signed in gets 403.
@@ -96,8 +101,7 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    # Candidate links carry a secret token in the path: never leak it in a Referer.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Referrer-Policy", REFERRER_POLICY)
     response.headers.setdefault(
         "Permissions-Policy", "camera=(self), microphone=(self), geolocation=()"
     )

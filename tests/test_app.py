@@ -9,6 +9,8 @@ from interview.config import from_environ
 from interview.models import Role
 from interview.security import CONTENT_SECURITY_POLICY
 
+from . import factories
+
 
 def test_defaults_are_embedded_under_instance(tmp_path):
     """With no environment, does the app use SQLite, media and outbox under instance/?"""
@@ -56,7 +58,7 @@ def test_security_headers_on_every_page(client):
     assert "script-src 'self'" in CONTENT_SECURITY_POLICY
     assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_pages_carry_no_inline_script_or_style(client, sign_in_as):
@@ -95,3 +97,26 @@ def test_static_vendor_files_are_served_locally(client):
     css.close()
     page = client.get("/login").get_data(as_text=True)
     assert "cdn" not in page.lower() and "https://" not in page
+
+
+def test_forms_work_over_https_because_same_origin_referers_are_sent(app, org):
+    """Over HTTPS Flask-WTF refuses a form post without a same-site Referer; the Referrer-Policy
+    must let browsers send one to us (and only to us)."""
+    client = app.test_client()
+    page = client.get("/login", base_url="https://interviews.example")
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    token = page.get_data(as_text=True).split('name="csrf-token" content="', 1)[1].split('"')[0]
+    data = {
+        "email": org.users[Role.ADMIN].email,
+        "password": factories.PASSWORD,
+        "csrf_token": token,
+    }
+    refused = client.post("/login", data=data, base_url="https://interviews.example")
+    assert refused.status_code == 400  # what "no-referrer" made every HTTPS form do
+    signed_in = client.post(
+        "/login",
+        data=data,
+        base_url="https://interviews.example",
+        headers={"Referer": "https://interviews.example/login"},
+    )
+    assert signed_in.status_code == 302

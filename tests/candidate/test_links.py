@@ -29,7 +29,7 @@ def test_landing_page_explains_the_interview_and_marks_it_opened(client, org):
     assert "up to 1 min" in page  # the answer limit
     assert "Privacy" in page and "No automated system scores your answers" in page
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     db.session.refresh(inv)
     assert inv.status == InvitationStatus.OPENED and inv.opened_at is not None
 
