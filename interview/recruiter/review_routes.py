@@ -224,13 +224,16 @@ def save_all(candidate_id: int):
         reviewing.set_overall(
             review, request.form.get("recommendation") or None, request.form.get("note", "")
         )
-        if request.form.get("action") == "submit":
-            reviewing.submit(review)
         db.session.commit()
     except ReviewError as error:
-        # Keep what was valid; the rule that refused is shown.
         return _refused(error, invitation)
-    if review.status == ReviewStatus.SUBMITTED:
+    if request.form.get("action") == "submit":
+        # What was entered is saved above whatever submit says: a refusal loses nothing.
+        try:
+            reviewing.submit(review)
+            db.session.commit()
+        except ReviewError as error:
+            return _refused(error, invitation)
         flash("Review submitted.", "success")
         return _after_submit(invitation)
     flash("Saved.", "success")

@@ -395,8 +395,16 @@ def recompute(review: Review) -> None:
     review.updated_at = utcnow()
 
 
+def _lock(review: Review) -> None:
+    """Serialise changes to one review (two tabs, a beacon racing a fetch): on PostgreSQL a row
+    lock, so the running totals are recomputed from every committed score; SQLite serialises
+    writers by itself."""
+    db.session.execute(sa.select(Review.id).where(Review.id == review.id).with_for_update())
+
+
 def set_score(review: Review, response_id: int, criterion_id: int, value: int | None) -> None:
     """Give (or with ``None`` clear) one score. Saved at once: this is the autosave."""
+    _lock(review)
     _editable(review)
     if response_id not in review_responses(review.invitation):
         raise ReviewError("That answer is not part of this interview.")
@@ -667,7 +675,9 @@ def record_decision(invitation: Invitation, outcome: str, note: str, by: User) -
         chosen = Recommendation(outcome)
     except ValueError:
         raise ReviewError("Choose advance, hold or reject.") from None
-    note = (note or "").strip()[:NOTE_MAX]
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ReviewError(f"The note is too long (at most {NOTE_MAX} characters).")
     decision = db.session.scalar(sa.select(Decision).where(Decision.invitation_id == invitation.id))
     before = decision.outcome.value if decision else None
     if decision is None:

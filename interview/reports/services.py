@@ -316,7 +316,13 @@ def candidate_results(
             for reviewer_id, scores in response.scores.items():
                 per_reviewer.setdefault(reviewer_id, {})[response.response_id] = scores
                 response.weighted[reviewer_id] = scoring.weighted_score(scores, weights)
-        overall, by_reviewer = scoring.candidate_summary(per_reviewer, weights)
+        # A viewer's own draft is shown to them, but figures count submitted reviews only.
+        submitted_ids = {
+            r.id for r in reviewers_by_inv[inv.id] if r.status == ReviewStatus.SUBMITTED
+        }
+        counted = {k: v for k, v in per_reviewer.items() if k in submitted_ids}
+        overall, _ = scoring.candidate_summary(counted, weights)
+        _, by_reviewer = scoring.candidate_summary(per_reviewer, weights)
         reviewers = reviewers_by_inv[inv.id]
         for reviewer in reviewers:
             reviewer.mean = by_reviewer.get(reviewer.id)
@@ -337,7 +343,7 @@ def candidate_results(
                 responses=responses,
                 overall=overall,
                 by_reviewer=by_reviewer,
-                criteria=scoring.criterion_means(per_reviewer),
+                criteria=scoring.criterion_means(counted),
                 recommendations=Counter(
                     r.recommendation
                     for r in reviewers

@@ -407,3 +407,43 @@ def test_markup_in_comments_and_notes_is_shown_escaped(org, sign_in_as, two_by_t
     # Over-long text is refused with a reason, not truncated silently.
     long = _post(client, base + "/comments", {"response_id": first, "body": "x" * 2001})
     assert long.status_code == 409 and "at most 2000" in long.json["error"]
+
+
+def test_a_refused_submit_without_javascript_keeps_what_was_entered(org, sign_in_as, two_by_two):
+    client = sign_in_as(Role.REVIEWER)
+    first, _second = _responses(two_by_two)
+    clarity, empathy = (c.id for c in org.screening.rubric.criteria)
+    form = {
+        f"score-{first}-{clarity}": "4",
+        f"score-{first}-{empathy}": "2",
+        "recommendation": "hold",
+        "note": "Half way through",
+        "action": "submit",
+    }
+    r = _post(client, f"/review/candidates/{two_by_two.id}/save", form, json=False)
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Some scores are missing" in page
+    review = reviewing.own_review(org.users[Role.REVIEWER], two_by_two)
+    assert review is not None and review.status == ReviewStatus.IN_PROGRESS
+    assert review.note == "Half way through" and review.recommendation == "hold"
+    assert (
+        db.session.scalar(sa.select(sa.func.count(Score.id)).where(Score.review_id == review.id))
+        == 2
+    )
+
+
+def test_my_draft_is_shown_to_me_but_not_counted_in_the_figures(org, sign_in_as, two_by_two):
+    org.screening.blind_review = False
+    factories.scored_review(two_by_two, org.users[Role.REVIEWER], [[5, 5], [5, 5]], "advance")
+    factories.scored_review(
+        two_by_two, org.users[Role.RECRUITER], [[1, 1], [1, 1]], "reject", submit=False
+    )
+    db.session.commit()
+    (mine,) = services.candidate_results(
+        org.screening, [two_by_two], include_drafts_of=org.users[Role.RECRUITER].id
+    )
+    assert mine.overall.mean == 5.0 and mine.overall.count == 2  # submitted only
+    assert all(s.mean == 5.0 for s in mine.criteria.values())
+    assert mine.by_reviewer[org.users[Role.RECRUITER].id] == 1.0  # my own, shown to me
+    page = sign_in_as(Role.RECRUITER).get(f"/review/candidates/{two_by_two.id}")
+    assert "Average 5.00" in page.get_data(as_text=True)
