@@ -135,8 +135,10 @@ def org_with_staff(name: str) -> OrgWithStaff:
     s = screening(org)
     db.session.flush()
     inv, token = invitation(s, email=f"casey@{org.slug}.example", started=True)
-    asset = stored_asset(take(s), AssetKind.POSTER, b"\xff\xd8 a poster \xff\xd9", "image/jpeg")
     completed = completed_candidate(s, "Robin Reviewed", f"robin@{org.slug}.example")
+    # Staff watch kept answers only: the poster of the completed candidate's first answer.
+    answer_take = completed.questions[1].response.take
+    asset = stored_asset(answer_take, AssetKind.POSTER, b"\xff\xd8 a poster \xff\xd9", "image/jpeg")
     db.session.add(ReviewAssignment(screening_id=s.id, reviewer=users[Role.REVIEWER]))
     db.session.commit()
     return OrgWithStaff(
@@ -263,6 +265,18 @@ def take(
     )
     t = Take(question=question, attempt=1, status=status, audio_only=audio_only)
     db.session.add_all([invitation, question, t])
+    db.session.flush()
+    return t
+
+
+def keep_as_answer(t: Take, *, completed: bool = True) -> Take:
+    """Make ``t`` its question's kept answer (a Response), the candidate done if ``completed``:
+    what staff may watch."""
+    db.session.add(Response(question_id=t.question_id, take_id=t.id))
+    if completed:
+        invitation = t.question.invitation
+        invitation.status = InvitationStatus.COMPLETED
+        invitation.completed_at = utcnow()
     db.session.flush()
     return t
 

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from .. import audit
 from ..extensions import db
-from ..models import MediaAsset, Role
+from ..models import InvitationStatus, MediaAsset, Role
 from ..security import get_in_org_or_404, is_assigned_reviewer, roles_required
 from . import services
 
@@ -21,11 +21,15 @@ STAFF_WHO_MAY_WATCH = (Role.ADMIN, Role.RECRUITER, Role.REVIEWER, Role.HR)
 def asset(asset_id: int):
     """Stream (or, with ``?download=1``, download) one asset of the signed-in staff's org."""
     media = get_in_org_or_404(MediaAsset, asset_id)
-    if current_user.role == Role.REVIEWER and media.take_id is not None:
-        # Reviewers watch only the answers of candidates they are assigned to review.
-        invitation = services.invitation_of_take(media.take_id)
-        if invitation is None or not is_assigned_reviewer(
-            current_user, invitation.screening_id, invitation.id
+    if media.take_id is not None:
+        # Only kept answers to scored questions; reviewers only once the candidate submitted
+        # and only for candidates they are assigned to.
+        invitation = services.kept_answer_invitation(media.take_id)
+        if invitation is None:
+            abort(404)
+        if current_user.role == Role.REVIEWER and not (
+            invitation.status == InvitationStatus.COMPLETED
+            and is_assigned_reviewer(current_user, invitation.screening_id, invitation.id)
         ):
             abort(404)
     download = request.args.get("download") == "1"

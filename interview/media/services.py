@@ -36,6 +36,7 @@ from ..models import (
     TakeStatus,
     utcnow,
 )
+from ..models import Response as KeptAnswer
 from . import probe, transcode
 from .storage import NotStored, Storage, get_storage
 
@@ -69,12 +70,16 @@ class Outcome:
 # --- keys and limits ------------------------------------------------------------------------
 
 
-def invitation_of_take(take_id: int) -> Invitation | None:
+def kept_answer_invitation(take_id: int) -> Invitation | None:
+    """The invitation whose kept answer (Response) to a scored question ``take_id`` is; None
+    for a practice answer, a take the candidate replaced or discarded, or no take at all.
+    Staff watch only kept answers: the candidate was told practice and retaken attempts are
+    seen by nobody."""
     return db.session.scalar(
         sa.select(Invitation)
         .join(InterviewQuestion, InterviewQuestion.invitation_id == Invitation.id)
-        .join(Take, Take.question_id == InterviewQuestion.id)
-        .where(Take.id == take_id)
+        .join(KeptAnswer, KeptAnswer.question_id == InterviewQuestion.id)
+        .where(KeptAnswer.take_id == take_id, InterviewQuestion.is_practice.is_(False))
     )
 
 

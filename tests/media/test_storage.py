@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from interview.extensions import db
 from interview.media import services
 from interview.media.storage import (
     LocalStorage,
@@ -24,6 +25,7 @@ from interview.media.storage import (
 )
 from interview.models import AssetKind, Role, TakeStatus
 
+from .. import factories
 from ..conftest import free_port
 from .conftest import reload
 
@@ -135,6 +137,8 @@ def test_take_is_processed_from_and_into_s3(s3_app, clips, uploaded_take, sign_i
     storage = get_storage()
     mp4 = services.asset_of(take, AssetKind.MP4)
     assert storage.exists(mp4.storage_key) and storage.size(mp4.storage_key) == mp4.size_bytes
+    factories.keep_as_answer(take)
+    db.session.commit()
     response = sign_in_as(Role.REVIEWER).get(f"/media/assets/{mp4.id}")
     assert response.status_code == 302
     assert response.headers["Cache-Control"] == "private, no-store"

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from interview.extensions import db
 from interview.media.storage import get_storage
-from interview.models import AssetKind, AuditEvent, Role
+from interview.models import AssetKind, AuditEvent, Role, Take, TakeStatus
 
 from .. import factories
 from ..conftest import sign_in
@@ -20,7 +20,8 @@ DATA = os.urandom(50_000)
 @pytest.fixture
 def answer(org):
     """A stored MP4 asset (random bytes: the route serves bytes, it does not decode them)."""
-    asset = factories.stored_asset(factories.take(org.screening), AssetKind.MP4, DATA, "video/mp4")
+    kept = factories.keep_as_answer(factories.take(org.screening, status=TakeStatus.READY))
+    asset = factories.stored_asset(kept, AssetKind.MP4, DATA, "video/mp4")
     db.session.commit()
     return asset
 
@@ -108,3 +109,27 @@ def test_asset_whose_file_is_gone_is_404(sign_in_as, answer):
     get_storage().delete(answer.storage_key)
     response, _ = _get(sign_in_as(Role.ADMIN), f"/media/assets/{answer.id}")
     assert response.status_code == 404
+
+
+def test_practice_replaced_and_unfinished_answers_are_not_shown(org, sign_in_as):
+    """Candidates are told practice and retaken attempts are seen by nobody; reviewers see an
+    interview only once it is submitted."""
+
+    completed = org.completed
+    practice_take = completed.questions[0].response.take
+    practice = factories.stored_asset(practice_take, AssetKind.MP4, DATA, "video/mp4")
+    replaced = Take(question_id=completed.questions[1].id, attempt=2, status=TakeStatus.READY)
+    db.session.add(replaced)
+    db.session.flush()
+    retake = factories.stored_asset(replaced, AssetKind.MP4, DATA, "video/mp4")
+    unfinished = factories.keep_as_answer(
+        factories.take(org.screening, status=TakeStatus.READY), completed=False
+    )
+    in_progress = factories.stored_asset(unfinished, AssetKind.MP4, DATA, "video/mp4")
+    db.session.commit()
+    for role in Role:
+        client = sign_in_as(role)
+        assert client.get(f"/media/assets/{practice.id}").status_code == 404, role
+        assert client.get(f"/media/assets/{retake.id}").status_code == 404, role
+        expected = 404 if role == Role.REVIEWER else 200
+        assert client.get(f"/media/assets/{in_progress.id}").status_code == expected, role
