@@ -108,8 +108,18 @@ def test_reviewer_watches_at_2x_seeks_by_comment_and_scores_with_keyboard(
     expect(page.locator("#save-status")).to_have_text("All changes saved")
     page.screenshot(path=artifacts / "2-scored.png", full_page=True)
 
-    # Closing and reopening the tab loses nothing.
-    page.close()
+    # Closing the tab while a note is still being typed (before its autosave pause) loses
+    # nothing either: the page hands it to navigator.sendBeacon on the way out.
+    page.locator("#note").fill("Typed just before closing")
+    page.close(run_before_unload=True)
+    for _ in range(50):
+        db.session.expire_all()
+        if db.session.get(Review, review.id).note == "Typed just before closing":
+            break
+        time.sleep(0.1)
+    assert db.session.get(Review, review.id).note == "Typed just before closing"
+
+    # Reopening shows everything as it was left.
     page = context.new_page()
     page.goto(f"{live_server}/review/candidates/{inv.id}")
     expect(page.locator("input[name^=score-][value='4']").first).to_be_checked()

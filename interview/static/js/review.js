@@ -12,7 +12,6 @@ let current = answers[0] || null;
 // --- saving -------------------------------------------------------------------------------
 
 const pending = new Map(); // key -> {url, fields}
-let inFlight = false;
 let retryDelay = 1000;
 
 function say(text, tone = "muted") {
@@ -50,41 +49,47 @@ async function post(url, fields) {
   return { response, payload };
 }
 
-async function flush() {
-  if (inFlight) return;
-  inFlight = true;
-  try {
-    while (pending.size) {
-      const [key, item] = pending.entries().next().value;
-      let result;
-      try {
-        result = await post(item.url, item.fields);
-      } catch {
-        say("Not saved yet: offline. Retrying…", "danger");
-        setTimeout(flush, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 30000);
-        return;
-      }
-      const { response, payload } = result;
-      if (pending.get(key) === item) pending.delete(key);
-      if (response.ok && payload?.ok) {
-        retryDelay = 1000;
-        showMine(payload);
-      } else if (response.status >= 500 || response.status === 429) {
-        pending.set(key, item);
-        say("Not saved yet: the server is busy. Retrying…", "danger");
-        setTimeout(flush, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 30000);
-        return;
-      } else {
-        say(payload?.error || `Not saved (${response.status}). Reload the page.`, "danger");
-        return;
-      }
+// One drain at a time; everyone who asks to flush waits for the same one (a submit clicked
+// while a save is in flight waits for it instead of seeing a false "not saved").
+let draining = null;
+
+function flush() {
+  if (!draining) draining = drain().finally(() => (draining = null));
+  return draining;
+}
+
+function retryLater(message) {
+  say(message, "danger");
+  setTimeout(flush, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 30000);
+}
+
+async function drain() {
+  while (pending.size) {
+    const [key, item] = pending.entries().next().value;
+    let result;
+    try {
+      result = await post(item.url, item.fields);
+    } catch {
+      retryLater("Not saved yet: offline. Retrying…");
+      return;
     }
-    say("All changes saved", "success");
-  } finally {
-    inFlight = false;
+    const { response, payload } = result;
+    if (pending.get(key) === item) pending.delete(key);
+    if (response.ok && payload?.ok) {
+      retryDelay = 1000;
+      showMine(payload);
+    } else if (response.status >= 500 || response.status === 429) {
+      // Keep a newer value given meanwhile; otherwise try this one again.
+      if (!pending.has(key)) pending.set(key, item);
+      retryLater("Not saved yet: the server is busy. Retrying…");
+      return;
+    } else {
+      say(payload?.error || `Not saved (${response.status}). Reload the page.`, "danger");
+      return;
+    }
   }
+  say("All changes saved", "success");
 }
 
 function showMine(payload) {
@@ -93,6 +98,12 @@ function showMine(payload) {
 }
 
 window.addEventListener("beforeunload", (event) => {
+  if (noteTimer) {
+    // A note still being typed (the autosave waits for a pause): send it too.
+    clearTimeout(noteTimer);
+    noteTimer = null;
+    pending.set("overall", { url: form.dataset.overallUrl, fields: overallFields() });
+  }
   if (!pending.size) return;
   for (const item of pending.values()) {
     navigator.sendBeacon(item.url, body(item.fields));
