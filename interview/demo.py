@@ -220,10 +220,12 @@ def describe(instance_path: str) -> str:
         lines.append(f"Demo candidate ({candidate.candidate_name}), status {candidate.status}:")
         lines.append(f"  {recruiting.candidate_link(candidate)}")
     completed = db.session.scalars(
-        sa.select(Invitation.candidate_name).where(
+        sa.select(Invitation.candidate_name)
+        .where(
             Invitation.candidate_email.in_([c[1] for c in COMPLETED_CANDIDATES]),
             Invitation.status == InvitationStatus.COMPLETED,
         )
+        .order_by(Invitation.id)
     ).all()
     if completed:
         lines.append(
