@@ -8,6 +8,7 @@ the claim and become visible in one transaction that also checks the claim is st
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -15,7 +16,7 @@ import mimetypes
 import secrets
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -540,7 +541,9 @@ def reconcile_takes(stale_after: timedelta) -> list[Take]:
 
 class _OpenOnRead(io.RawIOBase):
     """A stored object opened only when the response body is first read or seeked, so a
-    response that is never sent (HEAD, a client that hangs up) holds no open file."""
+    response that is never sent (HEAD, a client that hangs up) holds no open file. Object
+    storage streams are not seekable: those are read into memory (only for files served
+    through the app; answers on object storage are redirected to a presigned URL instead)."""
 
     def __init__(self, storage: Storage, key: str) -> None:
         super().__init__()
@@ -550,7 +553,11 @@ class _OpenOnRead(io.RawIOBase):
 
     def _opened(self) -> IO[bytes]:
         if self._file is None:
-            self._file = self._storage.open(self._key)
+            stream = self._storage.open(self._key)
+            if not (hasattr(stream, "seekable") and stream.seekable()):
+                with contextlib.closing(stream):
+                    stream = io.BytesIO(stream.read())
+            self._file = stream
         return self._file
 
     def readable(self) -> bool:
@@ -580,35 +587,38 @@ class _OpenOnRead(io.RawIOBase):
         super().close()
 
 
-def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
-    """Serve one asset to someone already authorised: HTTP Range (206/416), ETag, private
-    caching; for object storage, a redirect to a short-lived presigned URL instead."""
+def send_stored(
+    key: str,
+    *,
+    mimetype: str,
+    download_name: str,
+    as_attachment: bool,
+    etag: str,
+    last_modified: datetime | None,
+    max_age: int | None = None,
+) -> Response:
+    """Serve a stored file through the app to someone already authorised: HTTP Range
+    (206/416), ETag, Last-Modified, private caching (revalidated unless ``max_age``)."""
     storage: Storage = get_storage()
-    url = storage.presigned_url(asset.storage_key, current_app.config["MEDIA_URL_EXPIRES_SECONDS"])
-    if url is not None:
-        response = redirect(url, code=302)
-        response.headers["Cache-Control"] = "private, no-store"
-        return response
     try:
-        size = storage.size(asset.storage_key)
+        size = storage.size(key)
     except NotStored as error:
         raise NotFound() from error
-    stream = _OpenOnRead(storage, asset.storage_key)
-    suffix = mimetypes.guess_extension(asset.content_type) or ""
     response = send_file(
-        stream,
-        mimetype=asset.content_type,
+        _OpenOnRead(storage, key),
+        mimetype=mimetype,
         as_attachment=as_attachment,
-        download_name=f"{asset.kind.value}-{asset.take_id or asset.id}{suffix}",
+        download_name=download_name,
         conditional=False,
         etag=False,
     )
-    response.set_etag(
-        asset.checksum_sha256 or hashlib.sha256(asset.storage_key.encode()).hexdigest()
-    )
-    response.last_modified = asset.updated_at
+    response.set_etag(etag)
+    response.last_modified = last_modified
     response.cache_control.private = True
-    response.cache_control.max_age = 3600
+    if max_age is None:
+        response.cache_control.no_cache = True
+    else:
+        response.cache_control.max_age = max_age
     try:
         response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
     except RequestedRangeNotSatisfiable:
@@ -617,6 +627,27 @@ def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
         response.headers["Content-Range"] = f"bytes */{size}"
         response.headers["Accept-Ranges"] = "bytes"
     return response
+
+
+def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
+    """Serve one asset to someone already authorised (``send_stored``); for object storage, a
+    redirect to a short-lived presigned URL instead."""
+    storage: Storage = get_storage()
+    url = storage.presigned_url(asset.storage_key, current_app.config["MEDIA_URL_EXPIRES_SECONDS"])
+    if url is not None:
+        response = redirect(url, code=302)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    suffix = mimetypes.guess_extension(asset.content_type) or ""
+    return send_stored(
+        asset.storage_key,
+        mimetype=asset.content_type,
+        download_name=f"{asset.kind.value}-{asset.take_id or asset.id}{suffix}",
+        as_attachment=as_attachment,
+        etag=asset.checksum_sha256 or hashlib.sha256(asset.storage_key.encode()).hexdigest(),
+        last_modified=asset.updated_at,
+        max_age=3600,
+    )
 
 
 def is_new_viewing(range_header: str | None) -> bool:

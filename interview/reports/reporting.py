@@ -10,7 +10,6 @@ candidates it was printed from have changed since (a fingerprint taken *before* 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import re
@@ -18,15 +17,15 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO, Any
 
 import sqlalchemy as sa
-from flask import Response, current_app, request, send_file
-from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
+from flask import Response, current_app
+from werkzeug.exceptions import NotFound
 
 from .. import audit, jobs
 from ..extensions import db
-from ..media.storage import NotStored, Storage, get_storage
+from ..media.services import send_stored
+from ..media.storage import get_storage
 from ..models import (
     Criterion,
     Invitation,
@@ -350,90 +349,19 @@ def download_name(report: Report) -> str:
     return f"{cleaned}.{extension}"
 
 
-def is_new_download(range_header: str | None) -> bool:
-    """A download that starts (not a resumed range) is what the audit log records."""
-    return not range_header or range_header.replace(" ", "").lower().startswith("bytes=0-")
-
-
 def send_report(report: Report) -> Response:
     """The report's file as an attachment: Range (206/416), ETag and Last-Modified, private."""
     if report.status != ReportStatus.READY or not report.storage_key:
         raise NotFound()
-    storage = get_storage()
-    try:
-        size = storage.size(report.storage_key)
-    except NotStored as error:
-        raise NotFound() from error
-    stream = _OpenOnRead(storage, report.storage_key)
-    extension, mimetype = FILE_TYPES[report.kind]
-    response = send_file(
-        stream,
+    _extension, mimetype = FILE_TYPES[report.kind]
+    return send_stored(
+        report.storage_key,
         mimetype=mimetype,
-        as_attachment=True,
         download_name=download_name(report),
-        conditional=False,
-        etag=False,
+        as_attachment=True,
+        etag=hashlib.sha256(report.storage_key.encode()).hexdigest(),
+        last_modified=report.finished_at,
     )
-    response.set_etag(hashlib.sha256(report.storage_key.encode()).hexdigest())
-    response.last_modified = report.finished_at
-    response.cache_control.private = True
-    response.cache_control.no_cache = True
-    try:
-        response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
-    except RequestedRangeNotSatisfiable:
-        response.close()
-        response = Response(status=416)
-        response.headers["Content-Range"] = f"bytes */{size}"
-        response.headers["Accept-Ranges"] = "bytes"
-    return response
-
-
-class _OpenOnRead(io.RawIOBase):
-    """A stored file opened only when the response body is first read or seeked (as media's
-    ``send_asset`` does), so a response never sent (HEAD, a client that hangs up) holds no
-    open file. Object storage streams are not seekable: those are read into memory (a report
-    is a few megabytes at most)."""
-
-    def __init__(self, storage: Storage, key: str) -> None:
-        super().__init__()
-        self._storage = storage
-        self._key = key
-        self._file: IO[bytes] | None = None
-
-    def _opened(self) -> IO[bytes]:
-        if self._file is None:
-            stream = self._storage.open(self._key)
-            if not (hasattr(stream, "seekable") and stream.seekable()):
-                with contextlib.closing(stream):
-                    stream = io.BytesIO(stream.read())
-            self._file = stream
-        return self._file
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        return self._opened().read(size)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._opened().read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._opened().seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._opened().tell() if self._file is not None else 0
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        super().close()
 
 
 @dataclass

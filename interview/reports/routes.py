@@ -22,6 +22,7 @@ from flask_login import current_user
 from .. import audit
 from ..extensions import db
 from ..forms import ConfirmForm
+from ..media.services import is_new_viewing
 from ..models import (
     Invitation,
     PageSize,
@@ -153,9 +154,7 @@ def _reused(report: Report) -> str:
 def download(report_id: int):
     report = get_in_org_or_404(Report, report_id)
     response = reporting.send_report(report)
-    if response.status_code in (200, 206) and reporting.is_new_download(
-        request.headers.get("Range")
-    ):
+    if response.status_code in (200, 206) and is_new_viewing(request.headers.get("Range")):
         audit.record(
             "report.download",
             report,
