@@ -33,8 +33,6 @@ from ..models import (
     MediaAsset,
     Organization,
     Question,
-    Review,
-    ReviewStatus,
     Rubric,
     Score,
     Screening,
@@ -43,6 +41,7 @@ from ..models import (
     utcnow,
 )
 from ..models.screenings import ANSWER_SECONDS_MAX, ANSWER_SECONDS_MIN
+from ..reports.services import funnel  # noqa: F401  (the screening page's funnel)
 
 # Statuses in which a candidate can still act on their link.
 LIVE_STATUSES = (InvitationStatus.INVITED, InvitationStatus.OPENED, InvitationStatus.IN_PROGRESS)
@@ -580,30 +579,6 @@ def reset_question(invitation: Invitation, interview_question: InterviewQuestion
 
 
 # --- funnel and reminders ---------------------------------------------------------------------
-
-
-def funnel(screening: Screening) -> dict[str, int]:
-    """Cumulative counts: everyone invited, then how far they got."""
-    inv = Invitation
-    reviewed = (
-        sa.select(Review.invitation_id)
-        .where(Review.status == ReviewStatus.SUBMITTED)
-        .distinct()
-        .scalar_subquery()
-    )
-    row = db.session.execute(
-        sa.select(
-            sa.func.count(inv.id),
-            sa.func.count(inv.opened_at),
-            sa.func.count(inv.started_at),
-            sa.func.count(inv.completed_at),
-            sa.func.count(sa.case((inv.id.in_(reviewed), inv.id))),
-            sa.func.count(sa.case((inv.status == InvitationStatus.EXPIRED, inv.id))),
-            sa.func.count(sa.case((inv.status == InvitationStatus.REVOKED, inv.id))),
-        ).where(inv.screening_id == screening.id)
-    ).one()
-    keys = ("invited", "opened", "started", "completed", "reviewed", "expired", "revoked")
-    return dict(zip(keys, row, strict=True))
 
 
 def _claim(invitation_id: int, column: sa.Column, now: datetime) -> bool:

@@ -30,11 +30,9 @@ from ..extensions import db
 from ..media.storage import StorageError, get_storage
 from ..models import (
     Invitation,
-    InvitationStatus,
     MediaAsset,
     PageSize,
     Review,
-    ReviewStatus,
     Screening,
     User,
     utcnow,
@@ -172,31 +170,8 @@ def candidate_context(
 
 
 def funnel_counts(screening: Screening) -> dict[str, int]:
-    """Cumulative counts invited → opened → started → completed → reviewed (+ expired, revoked).
-
-    The same figures as the screening page's funnel, computed here because reports may not
-    import the recruiter area (areas point one way: recruiter → reports).
-    """
-    inv = Invitation
-    reviewed = (
-        sa.select(Review.invitation_id)
-        .where(Review.status == ReviewStatus.SUBMITTED)
-        .distinct()
-        .scalar_subquery()
-    )
-    row = db.session.execute(
-        sa.select(
-            sa.func.count(inv.id),
-            sa.func.count(inv.opened_at),
-            sa.func.count(inv.started_at),
-            sa.func.count(inv.completed_at),
-            sa.func.count(sa.case((inv.id.in_(reviewed), inv.id))),
-            sa.func.count(sa.case((inv.status == InvitationStatus.EXPIRED, inv.id))),
-            sa.func.count(sa.case((inv.status == InvitationStatus.REVOKED, inv.id))),
-        ).where(inv.screening_id == screening.id)
-    ).one()
-    keys = ("invited", "opened", "started", "completed", "reviewed", "expired", "revoked")
-    return dict(zip(keys, row, strict=True))
+    """The screening page's funnel (one function: ``services.funnel``)."""
+    return services.funnel(screening)
 
 
 def criterion_distributions(results: ScreeningResults) -> dict[int, list[int]]:

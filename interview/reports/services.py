@@ -426,3 +426,28 @@ def scores_fingerprint(screening_id: int, invitation_id: int | None = None) -> s
         count, latest = db.session.execute(query.where(inv_filter)).one()
         parts.append(f"{count}:{latest.isoformat() if latest else '-'}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def funnel(screening: Screening) -> dict[str, int]:
+    """Cumulative counts invited → opened → started → completed → reviewed (+ expired, revoked),
+    for the screening page and the screening report alike."""
+    inv = Invitation
+    reviewed = (
+        sa.select(Review.invitation_id)
+        .where(Review.status == ReviewStatus.SUBMITTED)
+        .distinct()
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(inv.id),
+            sa.func.count(inv.opened_at),
+            sa.func.count(inv.started_at),
+            sa.func.count(inv.completed_at),
+            sa.func.count(sa.case((inv.id.in_(reviewed), inv.id))),
+            sa.func.count(sa.case((inv.status == InvitationStatus.EXPIRED, inv.id))),
+            sa.func.count(sa.case((inv.status == InvitationStatus.REVOKED, inv.id))),
+        ).where(inv.screening_id == screening.id)
+    ).one()
+    keys = ("invited", "opened", "started", "completed", "reviewed", "expired", "revoked")
+    return dict(zip(keys, row, strict=True))
