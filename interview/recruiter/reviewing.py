@@ -561,6 +561,7 @@ def assignments(screening: Screening) -> list[ReviewAssignment]:
         db.session.scalars(
             sa.select(ReviewAssignment)
             .where(ReviewAssignment.screening_id == screening.id)
+            .options(selectinload(ReviewAssignment.reviewer))
             .order_by(ReviewAssignment.invitation_id.is_not(None), ReviewAssignment.id)
         )
     )
@@ -636,29 +637,30 @@ def progress(screening: Screening) -> list[ReviewerProgress]:
         )
         if assignment.invitation_id is None:
             entry.whole_screening = True
-    for entry in per.values():
-        scope = _assignment_scope(entry.reviewer.id, screening.id)
-        entry.candidates = (
-            completed
-            if entry.whole_screening
-            else db.session.scalar(
-                sa.select(sa.func.count(Invitation.id)).where(
-                    Invitation.screening_id == screening.id,
-                    Invitation.status == InvitationStatus.COMPLETED,
-                    scope if scope is not None else sa.false(),
-                )
+    # Candidate-level assignments: how many of each reviewer's candidates have completed.
+    singles = dict(
+        db.session.execute(
+            sa.select(ReviewAssignment.reviewer_id, sa.func.count(sa.distinct(Invitation.id)))
+            .join(Invitation, Invitation.id == ReviewAssignment.invitation_id)
+            .where(
+                ReviewAssignment.screening_id == screening.id,
+                Invitation.status == InvitationStatus.COMPLETED,
             )
-        )
-        for status, count in db.session.execute(
-            sa.select(Review.status, sa.func.count(Review.id))
-            .join(Invitation, Invitation.id == Review.invitation_id)
-            .where(Invitation.screening_id == screening.id, Review.reviewer_id == entry.reviewer.id)
-            .group_by(Review.status)
-        ):
-            if status == ReviewStatus.SUBMITTED:
-                entry.submitted = count
-            else:
-                entry.in_progress = count
+            .group_by(ReviewAssignment.reviewer_id)
+        ).all()
+    )
+    for entry in per.values():
+        entry.candidates = completed if entry.whole_screening else singles.get(entry.reviewer.id, 0)
+    for reviewer_id, status, count in db.session.execute(
+        sa.select(Review.reviewer_id, Review.status, sa.func.count(Review.id))
+        .join(Invitation, Invitation.id == Review.invitation_id)
+        .where(Invitation.screening_id == screening.id, Review.reviewer_id.in_(list(per)))
+        .group_by(Review.reviewer_id, Review.status)
+    ):
+        if status == ReviewStatus.SUBMITTED:
+            per[reviewer_id].submitted = count
+        else:
+            per[reviewer_id].in_progress = count
     return sorted(per.values(), key=lambda e: e.reviewer.name.lower())
 
 

@@ -447,3 +447,22 @@ def test_my_draft_is_shown_to_me_but_not_counted_in_the_figures(org, sign_in_as,
     assert mine.by_reviewer[org.users[Role.RECRUITER].id] == 1.0  # my own, shown to me
     page = sign_in_as(Role.RECRUITER).get(f"/review/candidates/{two_by_two.id}")
     assert "Average 5.00" in page.get_data(as_text=True)
+
+
+def test_progress_counts_each_reviewers_candidates_and_reviews(org, two_by_two):
+    db.session.add(
+        ReviewAssignment(
+            screening_id=org.screening.id, reviewer_id=org.spare.id, invitation_id=two_by_two.id
+        )
+    )
+    factories.scored_review(two_by_two, org.users[Role.REVIEWER], [[4, 4], [5, 3]], "advance")
+    factories.scored_review(org.completed, org.users[Role.REVIEWER], [[3, 3]], None, submit=False)
+    db.session.commit()
+    figures = {
+        p.reviewer.id: (p.whole_screening, p.candidates, p.submitted, p.in_progress)
+        for p in reviewing.progress(org.screening)
+    }
+    assert figures == {
+        org.users[Role.REVIEWER].id: (True, 2, 1, 1),  # two completed candidates in all
+        org.spare.id: (False, 1, 0, 0),
+    }
