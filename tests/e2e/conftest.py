@@ -135,6 +135,15 @@ def context(browser, artifacts):
     ctx.close()
 
 
+def sign_in(page, base: str, email: str) -> None:
+    """A member of staff signs in through the login form (password from the factories)."""
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
 # --- the live server ------------------------------------------------------------------------
 
 

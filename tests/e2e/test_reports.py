@@ -15,16 +15,9 @@ from interview.models import Report, Role
 from interview.reports import reporting
 
 from .. import factories
+from .conftest import sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
 
 
 def test_hr_downloads_a_candidate_pdf_that_turns_ready_without_a_reload(

@@ -13,16 +13,9 @@ from interview.models import AssetKind, Comment, Criterion, Review, Role, Score
 from interview.reports.services import scored_responses
 
 from .. import clips, factories
+from .conftest import sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
 
 
 @pytest.fixture

@@ -33,9 +33,8 @@ from interview.models import (
 from interview.recruiter import reviewing
 from interview.reports import services as results
 
-from .. import factories
 from .candidate import Candidate
-from .conftest import takes_of
+from .conftest import sign_in, takes_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -49,14 +48,6 @@ class Shots:
     def __call__(self, page: Page, name: str) -> None:
         self.count += 1
         page.screenshot(path=self.folder / f"{self.count:02d}-{name}.png", full_page=True)
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
 
 
 def build_screening(page: Page, base: str, shot: Shots) -> int:
