@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _figures import record  # noqa: E402
+from _processes import free_port  # noqa: E402
 
 from interview import create_app  # noqa: E402
 from interview.extensions import db  # noqa: E402
@@ -64,12 +64,6 @@ BENCH = "load"
 QUESTIONS = 3
 CHUNK = 16 * 1024
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition, seconds: float, what: str) -> None:

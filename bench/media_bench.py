@@ -19,18 +19,15 @@ import os
 import resource
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-import redis
 from _figures import record
+from _processes import app_workers, private_redis
 from flask_migrate import upgrade
 
 from interview import create_app
@@ -86,12 +83,6 @@ def cpu_seconds() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def new_take(org: Organization, screening: Screening, answer_seconds: int) -> Take:
@@ -175,39 +166,9 @@ def wait_ready(ids: list[int]) -> list[TakeStatus]:
 
 def throughput(app, org, screening, folder: Path, inputs, seconds: int, count: int = 20) -> None:
     clip = make_inputs(folder, seconds)["vp8"]
-    port = free_port()
     redis_dir = folder / "redis"
     redis_dir.mkdir()
-    server = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", str(redis_dir)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    app.config["REDIS_URL"] = url
-    app.extensions.pop("redis", None)
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": url,
-           "MEDIA_ROOT": app.config["MEDIA_ROOT"], "SECRET_KEY": "bench", "FLASK_APP": "wsgi",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "flask", "worker", "--queues", "media"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
-    try:
-        time.sleep(3)  # let both workers register before the clock starts
+    with private_redis(redis_dir) as url, app_workers(app, url, "media", count=2):
         print("\n== one 60 s 720p answer through a real worker: enqueue -> ready ==")
         for name in ("h264", "vp8"):
             take = uploaded(org, screening, inputs[name], 60)
@@ -226,12 +187,6 @@ def throughput(app, org, screening, folder: Path, inputs, seconds: int, count: i
             services.enqueue_processing(take)
         states = wait_ready([t.id for t in takes])
         wall = time.perf_counter() - t0
-    finally:
-        for w in workers:
-            os.killpg(w.pid, signal.SIGTERM)
-            w.wait(timeout=30)
-        server.terminate()
-        server.wait(timeout=10)
     ready = sum(s == TakeStatus.READY for s in states)
     record("media", f"2 workers, {count} x {seconds} s VP8 answers", round(count / wall * 60, 1),
            "answers/min")  # fmt: skip

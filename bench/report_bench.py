@@ -21,25 +21,23 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
-import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-import redis
 from flask_migrate import upgrade
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _figures import record  # noqa: E402
+from _processes import app_workers, private_redis  # noqa: E402
 
 from interview import create_app  # noqa: E402
 from interview.config import test_overrides  # noqa: E402
@@ -78,13 +76,8 @@ from interview.reports import reporting  # noqa: E402
 TARGETS = {"candidate_pdf": 1.5, "screening_pdf": 10.0}
 
 
-def emit(figure: str, value: float, unit: str, **labels) -> None:
-    """Append one figure for `make bench`'s table (BENCH_FIGURES), if asked."""
-    target = os.environ.get("BENCH_FIGURES")
-    if target:
-        with open(target, "a") as out:
-            line = {"bench": "report", "figure": figure, "value": value, "unit": unit, **labels}
-            out.write(json.dumps(line) + "\n")
+def emit(figure: str, value: float, unit: str, **_labels) -> None:
+    record("report", figure, value, unit)
 
 
 def poster() -> bytes:
@@ -248,41 +241,11 @@ def measure(
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def through_worker(app, workdir: str, cases: list, runs: int) -> dict:
     """Enqueue -> ready through a real `flask worker --queues reports` (already started, so
     the figure is queue + fork + render, not Python's start-up), private Redis on a spare port."""
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    app.config["REDIS_URL"] = url
-    app.extensions.pop("redis", None)
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": url,
-           "MEDIA_ROOT": app.config["MEDIA_ROOT"], "SECRET_KEY": app.config["SECRET_KEY"],
-           "FLASK_APP": "wsgi", "PYTHONPATH": str(ROOT)}  # fmt: skip
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "worker", "--queues", "reports"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
     figures = {}
-    try:
-        time.sleep(3)  # let the worker register before the clock starts
+    with private_redis(workdir) as url, app_workers(app, url, "reports"):
         for kind, screening, invitation in cases:
             times = []
             for _ in range(runs):
@@ -307,11 +270,6 @@ def through_worker(app, workdir: str, cases: list, runs: int) -> dict:
                 times.append(time.perf_counter() - started)
                 assert status == ReportStatus.READY
             figures[kind.value] = statistics.median(times)
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
-        server.terminate()
-        server.wait(timeout=10)
     return figures
 
 

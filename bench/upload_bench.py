@@ -14,7 +14,6 @@ import base64
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _figures import record  # noqa: E402
+from _processes import free_port  # noqa: E402
 
 from interview import create_app  # noqa: E402
 from interview.extensions import db  # noqa: E402
@@ -37,12 +37,6 @@ from tests import factories  # noqa: E402
 
 TUS = {"Tus-Resumable": "1.0.0"}
 BITRATE = 2_500_000 // 8  # bytes per second of a 720p MediaRecorder answer (~2.5 Mbit/s)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_kb(pid: int) -> int:

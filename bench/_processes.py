@@ -1,0 +1,76 @@
+"""Private processes the benches start on loopback and stop by PID: Redis and RQ workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def private_redis(folder: str | Path) -> Iterator[str]:
+    """A redis-server on a spare loopback port (nothing kept on disk); yields its URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+         "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@contextmanager
+def app_workers(app, redis_url: str, queue: str, count: int = 1) -> Iterator[None]:
+    """``count`` real `flask worker --queues <queue>` processes against ``app``'s database and
+    media, with ``app`` pointed at the same Redis; registered (3 s) before the block runs."""
+    app.config["REDIS_URL"] = redis_url
+    app.extensions.pop("redis", None)
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "REDIS_URL": redis_url, "MEDIA_ROOT": app.config["MEDIA_ROOT"],
+           "SECRET_KEY": app.config["SECRET_KEY"], "FLASK_APP": "wsgi",
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker", "--queues", queue],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        for _ in range(count)
+    ]
+    try:
+        time.sleep(3)  # let the workers register before the clock starts
+        yield
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
