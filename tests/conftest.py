@@ -147,6 +147,23 @@ def app_config(tmp_path: Path, database_url: str, redis_url: str) -> dict:
     }
 
 
+def worker_env(app: Flask, **overrides: str) -> dict[str, str]:
+    """The environment for a real `flask worker` (or other CLI) process against ``app``'s
+    database, Redis, media and keys."""
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "MEDIA_ROOT": app.config["MEDIA_ROOT"],
+        "UPLOAD_STAGING_DIR": app.config["UPLOAD_STAGING_DIR"],
+        "MEDIA_GRACE_SECONDS": str(app.config["MEDIA_GRACE_SECONDS"]),
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "FLASK_APP": "wsgi",
+        **overrides,
+    }
+
+
 @pytest.fixture
 def app(app_config: dict) -> Iterator[Flask]:
     app = create_app(app_config)

@@ -16,7 +16,7 @@ from interview import jobs
 from interview.extensions import db
 from interview.models import JobRun, JobStatus, Organization
 
-from .conftest import PROJECT_ROOT, free_port
+from .conftest import PROJECT_ROOT, free_port, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -36,23 +36,12 @@ def test_jobs(monkeypatch):
     )
 
 
-def _worker_env(app) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SECRET_KEY": "test",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "FLASK_APP": "wsgi",
-    }
-
-
 def _start_worker(app, log_path, *args: str) -> subprocess.Popen:
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "flask", "worker", "--queues", "emails", *args],
             cwd=PROJECT_ROOT,
-            env=_worker_env(app),
+            env=worker_env(app),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # own process group: we stop it (and its horse) by PID

@@ -39,7 +39,7 @@ from interview.models import (
 )
 
 from .. import factories
-from ..conftest import PROJECT_ROOT, free_port
+from ..conftest import PROJECT_ROOT, free_port, worker_env
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "e2e"
@@ -258,18 +258,7 @@ def run_media_worker(app):
 
     def run(queues: str = "media", **extra_env: str) -> str:
         log_path = Path(app.instance_path) / f"worker-{time.monotonic_ns()}.log"
-        env = {
-            **os.environ,
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": app.config["REDIS_URL"],
-            "MEDIA_ROOT": app.config["MEDIA_ROOT"],
-            "UPLOAD_STAGING_DIR": app.config["UPLOAD_STAGING_DIR"],
-            "MEDIA_GRACE_SECONDS": str(app.config["MEDIA_GRACE_SECONDS"]),
-            "SECRET_KEY": "test",
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "FLASK_APP": "wsgi",
-            **extra_env,
-        }
+        env = worker_env(app, **extra_env)
         with open(log_path, "wb") as log:
             proc = subprocess.run(
                 [sys.executable, "-m", "flask", "worker", "--queues", queues, "--burst"],

@@ -21,7 +21,7 @@ from interview.models import JobRun, JobStatus, Take, TakeStatus
 
 from .. import factories
 from ..clips import h264_mp4
-from ..conftest import PROJECT_ROOT
+from ..conftest import PROJECT_ROOT, worker_env
 from ..media.conftest import RECIPES, ffmpeg
 from .conftest import wait_until
 
@@ -51,15 +51,7 @@ def test_redis_killed_and_restarted_mid_run_loses_no_take(app, org, private_redi
     ffmpeg(*RECIPES["slow.mov"], str(slow))
     short = h264_mp4(tmp_path / "short.mp4", seconds=2)
     log_path = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": private_redis.url,
-        "MEDIA_ROOT": app.config["MEDIA_ROOT"],
-        "SECRET_KEY": "test",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "FLASK_APP": "wsgi",
-    }
+    env = worker_env(app, REDIS_URL=private_redis.url)
     with open(log_path, "ab") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "flask", "worker", "--queues", "media"],

@@ -23,7 +23,7 @@ from interview.media import services
 from interview.models import AssetKind, JobRun, JobStatus, MediaAsset, Take, TakeStatus
 
 from .. import factories
-from ..conftest import PROJECT_ROOT
+from ..conftest import PROJECT_ROOT, worker_env
 from ..media.conftest import RECIPES, ffmpeg
 from ..media.test_workers import _horse_running_ffmpeg
 from .conftest import wait_until
@@ -47,15 +47,7 @@ def test_killed_work_horse_is_retried_by_rq_without_the_sweep(app, org, tmp_path
     take.status = TakeStatus.UPLOADED
     db.session.commit()
     log_path = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "MEDIA_ROOT": app.config["MEDIA_ROOT"],
-        "SECRET_KEY": "test",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "FLASK_APP": "wsgi",
-    }
+    env = worker_env(app)
     # The job is queued by this process with a 1 s retry interval (the monkeypatched spec).
     run = jobs.enqueue("process_take", take.id, timeout=600)
     with open(log_path, "ab") as log:

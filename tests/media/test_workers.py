@@ -20,7 +20,7 @@ from interview.extensions import db
 from interview.media import services
 from interview.models import AssetKind, JobRun, JobStatus, MediaAsset, TakeStatus
 
-from ..conftest import PROJECT_ROOT
+from ..conftest import PROJECT_ROOT, worker_env
 from .conftest import reload
 
 pytestmark = pytest.mark.slow
@@ -36,15 +36,7 @@ class Workers:
 
     def start(self, *args: str) -> subprocess.Popen:
         log_path = Path(self.app.instance_path) / f"worker-{len(self.procs)}.log"
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": self.app.config["REDIS_URL"],
-            "MEDIA_ROOT": self.app.config["MEDIA_ROOT"],
-            "SECRET_KEY": "test",
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "FLASK_APP": "wsgi",
-        }
+        env = worker_env(self.app)
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "flask", "worker", "--queues", "media", *args],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import io
-import os
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from interview.models import (
 from interview.recruiter import jobs as email_jobs
 from interview.recruiter import services
 
-from ..conftest import PROJECT_ROOT, csrf_token, free_port
+from ..conftest import PROJECT_ROOT, csrf_token, free_port, worker_env
 
 
 @pytest.fixture
@@ -380,18 +379,13 @@ def test_invitation_email_is_delivered_over_smtp_by_a_worker(app, org, recruiter
         f"/screenings/{org.screening.id}/invitations",
         {"name": "Sam Smtp", "email": "sam@example.com"},
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "MAIL_BACKEND": "smtp",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(controller.port),
-        "MAIL_DEFAULT_SENDER": "Hiring <jobs@northwind.example>",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "FLASK_APP": "wsgi",
-    }
+    env = worker_env(
+        app,
+        MAIL_BACKEND="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(controller.port),
+        MAIL_DEFAULT_SENDER="Hiring <jobs@northwind.example>",
+    )
     worker = subprocess.run(
         [sys.executable, "-m", "flask", "worker", "--queues", "emails", "--burst"],
         cwd=PROJECT_ROOT,

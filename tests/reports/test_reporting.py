@@ -29,7 +29,7 @@ from interview.reports import pdf, reporting
 from interview.reports.services import scored_responses
 
 from .. import factories
-from ..conftest import PROJECT_ROOT
+from ..conftest import PROJECT_ROOT, worker_env
 
 
 def _reload(report: Report) -> Report:
@@ -193,15 +193,7 @@ def test_a_real_worker_renders_queued_reports(app, scored):
         scored, ReportKind.CANDIDATE_PDF, invitation=scored.candidates["Ada Lovelace"]
     )
     csv_report, _ = _request(scored, ReportKind.SCREENING_CSV)
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "MEDIA_ROOT": app.config["MEDIA_ROOT"],
-        "SECRET_KEY": "test",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "FLASK_APP": "wsgi",
-    }
+    env = worker_env(app)
     log_path = os.path.join(app.instance_path, f"worker-{time.monotonic_ns()}.log")
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
