@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..models.screenings import SCALE
 from ..reports import scoring
-from ..reports.services import criteria_of
+from ..reports.services import candidate_numbers, criteria_of
 from ..security import is_assigned_reviewer
 
 MANAGERS = (Role.ADMIN, Role.RECRUITER)
@@ -249,18 +249,7 @@ def queue(
     # Per-row look-ups for the page only (computing them for every row before sorting made deep
     # pages of 10,000 candidates take seconds on SQLite).
     ids = [r[0] for r in rows]
-    earlier = sa.orm.aliased(Invitation)
-    numbers = dict(
-        db.session.execute(
-            sa.select(Invitation.id, sa.func.count(earlier.id))
-            .join(
-                earlier,
-                sa.and_(earlier.screening_id == screening.id, earlier.id <= Invitation.id),
-            )
-            .where(Invitation.id.in_(ids))
-            .group_by(Invitation.id)
-        ).all()
-    )
+    numbers = candidate_numbers(screening.id, ids)
     decisions = dict(
         db.session.execute(
             sa.select(Decision.invitation_id, Decision.outcome).where(
