@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-sqlite test-pg install system-deps firefox-driver lint format bench clean
+.PHONY: run test test-sqlite test-pg install catalogues translations system-deps firefox-driver lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,23 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP) catalogues
+
+## catalogues: compile the committed .po catalogues (interview/translations) into .mo files
+catalogues: $(STAMP)
+	@$(VENV)/bin/pybabel compile -d interview/translations -D "messages js" >/dev/null
+
+## translations: after changing candidate-facing text, extract every message (templates, Python,
+##               the recorder's ES modules) and merge it into each language's catalogue
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file --no-wrap \
+	  --project=interview -o interview/translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel-js.cfg --sort-by-file --no-wrap \
+	  --project=interview -o interview/translations/js.pot .
+	$(VENV)/bin/pybabel update -d interview/translations -D messages --no-wrap \
+	  -i interview/translations/messages.pot
+	$(VENV)/bin/pybabel update -d interview/translations -D js --no-wrap \
+	  -i interview/translations/js.pot
 
 ## system-deps: ffmpeg and redis-server from Debian's packages when missing (needs root + apt)
 system-deps:

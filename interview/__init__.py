@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, errors, filters, security
+from . import cli, errors, filters, languages, security
 from . import config as config_module
 from .admin.routes import bp as admin_bp
 from .auth.routes import bp as auth_bp
@@ -86,8 +86,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    """Security headers, template globals and filters."""
+    """Security headers, languages, template globals and filters."""
     security.register(app)
+    languages.register(app)
     filters.register(app)
 
 

@@ -6,30 +6,36 @@ from contextlib import suppress
 
 import sqlalchemy as sa
 from flask import Flask, g, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from .extensions import db, login_manager
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Go back and try again."),
-    403: ("Not allowed", "Your account does not have permission to open this page."),
-    404: ("Not found", "There is nothing here. The link may be wrong, or the item was removed."),
-    405: ("Not allowed", "This page cannot be used that way."),
-    409: ("Conflict", "This changed while you were working on it. Reload and try again."),
-    413: ("Too large", "What you sent is larger than this service accepts."),
+    400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
+    403: (_l("Not allowed"), _l("Your account does not have permission to open this page.")),
+    404: (
+        _l("Not found"),
+        _l("There is nothing here. The link may be wrong, or the item was removed."),
+    ),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    409: (_l("Conflict"), _l("This changed while you were working on it. Reload and try again.")),
+    413: (_l("Too large"), _l("What you sent is larger than this service accepts.")),
     429: (
-        "Too many attempts",
-        "Too many attempts in a short time. Wait a few minutes and try again.",
+        _l("Too many attempts"),
+        _l("Too many attempts in a short time. Wait a few minutes and try again."),
     ),
     500: (
-        "Something went wrong",
-        "An unexpected error happened on our side. Nothing you did caused it.",
+        _l("Something went wrong"),
+        _l("An unexpected error happened on our side. Nothing you did caused it."),
     ),
     503: (
-        "Briefly unavailable",
-        "The service is briefly unavailable. Nothing was saved from this request; "
-        "try again in a few seconds.",
+        _l("Briefly unavailable"),
+        _l(
+            "The service is briefly unavailable. Nothing was saved from this request; "
+            "try again in a few seconds."
+        ),
     ),
 }
 
@@ -50,12 +56,14 @@ def _render(error: HTTPException):
     title, default_text = MESSAGES.get(code, (error.name, error.description))
     text = default_text
     if isinstance(error, CSRFError):
-        title = "Form expired"
-        text = "This form expired or was not sent from this site. Reload the page and try again."
+        title = _l("Form expired")
+        text = _l(
+            "This form expired or was not sent from this site. Reload the page and try again."
+        )
     elif getattr(error, "explicit_message", None):
         text = error.explicit_message  # set by views that raise with a message for the person
     if _wants_json():
-        return jsonify(error=title, message=text), code
+        return jsonify(error=str(title), message=str(text)), code
     template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
     return render_template(template, code=code, title=title, text=text), code
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
+from babel.dates import format_date
 from flask import Flask
+from flask_babel import get_locale, gettext
 from markupsafe import Markup, escape
 
 from .timezones import display_zone, zone, zone_label
@@ -16,15 +18,38 @@ def _in(value: datetime, where: str | tzinfo | None) -> datetime:
     return value.astimezone(where or display_zone())
 
 
+# CLDR's "full" date without the year (CLDR has no such standard pattern), per language.
+_DAY_WITHOUT_YEAR = {"es": "EEEE, d 'de' MMMM", "fr": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _day(value: datetime, *, year: bool = True) -> str:
+    """'Tuesday 1 December 2026' in the page's language ('martes, 1 de diciembre de 2026')."""
+    language = _language()
+    if language == "en":
+        return f"{value:%A} {value.day} {value:%B}" + (f" {value:%Y}" if year else "")
+    if year:
+        return format_date(value, "full", locale=language)
+    return format_date(value, _DAY_WITHOUT_YEAR.get(language, "full"), locale=language)
+
+
 def deadline(value: datetime | None, where: str | tzinfo | None = None) -> str:
-    """'Tuesday 1 December 2026, 18:00 CET': unambiguous in any country.
+    """'Tuesday 1 December 2026, 18:00 CET': unambiguous in any country, in the page's language.
 
     In ``where`` (a zone or its name), else in the viewer's zone (see timezones.display_zone).
     """
     if value is None:
         return ""
     value = _in(value, where)
-    return f"{value:%A} {value.day} {value:%B %Y, %H:%M} {zone_label(value)}"
+    return gettext(
+        "%(date)s, %(time)s %(zone)s",
+        date=_day(value),
+        time=f"{value:%H:%M}",
+        zone=zone_label(value),
+    )
 
 
 def deadline_with_utc(value: datetime | None, where: str | tzinfo | None = None) -> str:
@@ -32,13 +57,17 @@ def deadline_with_utc(value: datetime | None, where: str | tzinfo | None = None)
     if value is None:
         return ""
     text = deadline(value, where)
-    if _in(value, where).utcoffset():
-        text += f" ({value.astimezone(UTC):%H:%M} UTC"
-        if _in(value, where).date() != value.astimezone(UTC).date():
-            utc = value.astimezone(UTC)
-            text += f" on {utc:%A} {utc.day} {utc:%B}"
-        text += ")"
-    return text
+    if not _in(value, where).utcoffset():
+        return text
+    utc = value.astimezone(UTC)
+    if _in(value, where).date() == utc.date():
+        return gettext("%(deadline)s (%(time)s UTC)", deadline=text, time=f"{utc:%H:%M}")
+    return gettext(
+        "%(deadline)s (%(time)s UTC on %(day)s)",
+        deadline=text,
+        time=f"{utc:%H:%M}",
+        day=_day(utc, year=False),
+    )
 
 
 def local_time(value: datetime | None, where: str | tzinfo | None = None) -> Markup:

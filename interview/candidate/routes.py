@@ -12,9 +12,11 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 
 from ..extensions import csrf, db, limiter
 from ..forms import ConfirmForm
+from ..languages import use_language
 from ..media import services as media
 from ..models import AssetKind, InvitationStatus, MediaAsset, TakeStatus, utcnow
 from ..security import client_ip, public
@@ -26,6 +28,18 @@ bp = Blueprint("candidate", __name__, url_prefix="/i")
 
 def _link_limit() -> str:
     return current_app.config["CANDIDATE_LINK_LIMIT"]
+
+
+def _resolve(token: str, *, finishing: bool = False):
+    """The invitation behind ``token`` (see services.resolve); the rest of the request is in
+    its screening's language, or the one the candidate chose."""
+    try:
+        invitation = services.resolve(token, finishing=finishing)
+    except services.LinkProblem as error:
+        use_language(error.language)  # known only for real links (expired, closed)
+        raise
+    use_language(invitation.screening.language)
+    return invitation
 
 
 def _problem(error: services.LinkProblem):
@@ -55,7 +69,7 @@ def _landing(token: str, invitation, form: ConsentForm, status: int):
 @limiter.limit(_link_limit)
 def landing(token: str):
     try:
-        invitation = services.resolve(token, finishing=True)
+        invitation = _resolve(token, finishing=True)
     except services.LinkProblem as error:
         return _problem(error)
     if invitation.status != InvitationStatus.COMPLETED:
@@ -68,7 +82,7 @@ def landing(token: str):
 @limiter.limit(_link_limit)
 def start(token: str):
     try:
-        invitation = services.resolve(token)
+        invitation = _resolve(token)
     except services.LinkProblem as error:
         return _problem(error)
     form = ConsentForm()
@@ -95,9 +109,9 @@ def _json_error(message: str, status: int, **extra):
 def _resolve_for_api(token: str):
     """The invitation, or a JSON error response (the same for unknown and revoked links)."""
     try:
-        return services.resolve(token, finishing=True), None
+        return _resolve(token, finishing=True), None
     except services.LinkProblem as error:
-        return None, _json_error(str(error), error.status_code, title=error.title)
+        return None, _json_error(str(error), error.status_code, title=str(error.title))
 
 
 def _take_json(token: str, take) -> dict:
@@ -198,7 +212,7 @@ def _state_changing(token: str, action):
 @limiter.limit(_link_limit)
 def interview(token: str):
     try:
-        invitation = services.resolve(token, finishing=True)
+        invitation = _resolve(token, finishing=True)
     except services.LinkProblem as error:
         return _problem(error)
     if invitation.status == InvitationStatus.COMPLETED:
@@ -347,7 +361,7 @@ def upload(token: str, take_id: int):
             headers["Upload-Length"] = str(take.upload_length)
         return "", 200, _tus_headers(headers)
     if invitation.status == InvitationStatus.COMPLETED:
-        return _json_error("Your answers were already submitted.", 409)
+        return _json_error(gettext("Your answers were already submitted."), 409)
     try:
         if request.method == "DELETE":
             uploads.terminate(take)
@@ -382,7 +396,7 @@ def keep(token: str, take_id: int):
 def _own_or_404(token: str, lookup):
     """One of this candidate's rows for media playback; any problem is a plain 404."""
     try:
-        return lookup(services.resolve(token, finishing=True))
+        return lookup(_resolve(token, finishing=True))
     except (services.LinkProblem, services.InterviewRefused):
         abort(404)
 
@@ -419,7 +433,7 @@ def prompt_video(token: str, position: int):
 def review(token: str):
     """Every kept answer before handing in; submitting locks the interview."""
     try:
-        invitation = services.resolve(token, finishing=True)
+        invitation = _resolve(token, finishing=True)
     except services.LinkProblem as error:
         return _problem(error)
     if invitation.status == InvitationStatus.COMPLETED:
@@ -454,7 +468,7 @@ def review(token: str):
 def done(token: str):
     """The receipt: what the server holds for each answer."""
     try:
-        invitation = services.resolve(token, finishing=True)
+        invitation = _resolve(token, finishing=True)
     except services.LinkProblem as error:
         return _problem(error)
     if invitation.status != InvitationStatus.COMPLETED:

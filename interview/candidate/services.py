@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, tokens
@@ -25,49 +27,57 @@ from ..models import (
 class LinkProblem(Exception):
     """The link cannot be used; ``title`` and the message are safe to show the candidate."""
 
-    title = "This link cannot be used"
+    title = _l("This link cannot be used")
     status_code = 404
     # Who to turn to, when the link is known to be real (never for unknown or revoked links,
     # whose page must not reveal that an interview exists).
     organization: str | None = None
     role: str | None = None
+    language: str | None = None
 
     def about(self, invitation: Invitation) -> LinkProblem:
         self.organization = invitation.screening.organization.name
         self.role = invitation.screening.title
+        self.language = invitation.screening.language
         return self
 
 
 class LinkInvalid(LinkProblem):
-    title = "This link is no longer valid"
+    title = _l("This link is no longer valid")
 
     def __init__(self) -> None:
         super().__init__(
-            "This interview link is no longer valid. If you think this is a mistake, "
-            "contact the recruiter who invited you."
+            _l(
+                "This interview link is no longer valid. If you think this is a mistake, "
+                "contact the recruiter who invited you."
+            )
         )
 
 
 class LinkExpired(LinkProblem):
-    title = "This link has expired"
+    title = _l("This link has expired")
     status_code = 410
 
     def __init__(self, expired_at: datetime) -> None:
         self.expired_at = expired_at
         super().__init__(
-            "If you still want to take part, contact the recruiter who invited you: they can "
-            "give you more time."
+            _l(
+                "If you still want to take part, contact the recruiter who invited you: they can "
+                "give you more time."
+            )
         )
 
 
 class ScreeningClosed(LinkProblem):
-    title = "This screening is closed"
+    title = _l("This screening is closed")
     status_code = 410
 
     def __init__(self) -> None:
         super().__init__(
-            "The employer has stopped taking video interviews for this role. "
-            "Thank you for your interest."
+            _l(
+                "The employer has stopped taking video interviews for this role. "
+                "Thank you for your interest."
+            )
         )
 
 
@@ -178,7 +188,7 @@ def limits(invitation: Invitation, question) -> dict[str, int]:
 class InterviewRefused(Exception):
     """The server refuses a step of the interview; the message is safe to show the candidate."""
 
-    def __init__(self, message: str, status_code: int = 409) -> None:
+    def __init__(self, message: str | LazyString, status_code: int = 409) -> None:
         super().__init__(message)
         self.status_code = status_code
 
@@ -217,16 +227,20 @@ def current_question(invitation: Invitation) -> InterviewQuestion | None:
 
 def _ensure_live(invitation: Invitation) -> None:
     if invitation.status == InvitationStatus.COMPLETED:
-        raise InterviewRefused("Your answers were already submitted; they can no longer change.")
+        raise InterviewRefused(
+            _l("Your answers were already submitted; they can no longer change.")
+        )
     if invitation.status != InvitationStatus.IN_PROGRESS:
-        raise InterviewRefused("Start the interview from its first page.", 403)
+        raise InterviewRefused(_l("Start the interview from its first page."), 403)
 
 
 def _ensure_before_deadline(invitation: Invitation) -> None:
     if utcnow() >= invitation.expires_at:
         raise InterviewRefused(
-            "The deadline has passed: no new answer can start. You can still save and submit "
-            "the answers you recorded.",
+            _l(
+                "The deadline has passed: no new answer can start. You can still save and "
+                "submit the answers you recorded."
+            ),
             403,
         )
 
@@ -234,13 +248,13 @@ def _ensure_before_deadline(invitation: Invitation) -> None:
 def _ensure_turn(invitation: Invitation, question: InterviewQuestion) -> None:
     current = current_question(invitation)
     if current is None or question.position != current.position:
-        raise InterviewRefused("Questions are answered in order; this one is not open now.")
+        raise InterviewRefused(_l("Questions are answered in order; this one is not open now."))
 
 
 def question_by_position(invitation: Invitation, position: int) -> InterviewQuestion:
     question = next((q for q in invitation.questions if q.position == position), None)
     if question is None:
-        raise InterviewRefused("There is no such question.", 404)
+        raise InterviewRefused(_l("There is no such question."), 404)
     return question
 
 
@@ -277,7 +291,7 @@ def reveal(invitation: Invitation, question: InterviewQuestion) -> None:
     _ensure_turn(invitation, question)
     now = utcnow()
     if _recording(question) is not None:
-        raise InterviewRefused("An answer to this question is still being recorded.")
+        raise InterviewRefused(_l("An answer to this question is still being recorded."))
     if open_reveal(question):
         deadline = _start_deadline(invitation, question)
         if deadline is None or now <= deadline:
@@ -288,7 +302,7 @@ def reveal(invitation: Invitation, question: InterviewQuestion) -> None:
         )
     if len(question.takes) >= attempts_allowed(invitation, question):
         db.session.commit()
-        raise InterviewRefused("No attempts are left for this question.")
+        raise InterviewRefused(_l("No attempts are left for this question."))
     question.revealed_at = now
     invitation.last_activity_at = now
     audit.record(
@@ -329,15 +343,17 @@ def start_take(
     now = utcnow()
     base_type = content_type.split(";")[0].strip().lower()
     if base_type not in ACCEPTED_TYPES:
-        raise InterviewRefused(f"Recordings of type {base_type or '(none)'} are not accepted.", 415)
+        raise InterviewRefused(
+            _l("Recordings of type %(type)s are not accepted.", type=base_type or "(none)"), 415
+        )
     if audio_only and not invitation.audio_only_allowed:
-        raise InterviewRefused("Audio-only answers are not enabled for this interview.", 403)
+        raise InterviewRefused(_l("Audio-only answers are not enabled for this interview."), 403)
     if upload_length is not None and upload_length > current_app.config["MAX_TAKE_BYTES"]:
-        raise InterviewRefused("This recording is larger than the limit.", 413)
+        raise InterviewRefused(_l("This recording is larger than the limit."), 413)
     if not open_reveal(question):
-        raise InterviewRefused("Show the question before recording the answer.")
+        raise InterviewRefused(_l("Show the question before recording the answer."))
     if _recording(question) is not None:
-        raise InterviewRefused("An answer to this question is already being recorded.")
+        raise InterviewRefused(_l("An answer to this question is already being recorded."))
     deadline = _start_deadline(invitation, question)
     if deadline is not None and now > deadline:
         _record_missed_start(question, "recording started after the think time", now)
@@ -349,9 +365,9 @@ def start_take(
             late_by=(now - deadline).total_seconds(),
         )
         db.session.commit()
-        raise InterviewRefused("The time to start this answer ran out.", 403)
+        raise InterviewRefused(_l("The time to start this answer ran out."), 403)
     if len(question.takes) >= attempts_allowed(invitation, question):
-        raise InterviewRefused("No attempts are left for this question.", 403)
+        raise InterviewRefused(_l("No attempts are left for this question."), 403)
     take = Take(
         attempt=len(question.takes) + 1,
         status=TakeStatus.RECORDING,
@@ -363,7 +379,7 @@ def start_take(
     )
     question.takes.append(take)
     invitation.last_activity_at = now
-    _flush_or_refuse("This answer was started twice at once; reload the page.")
+    _flush_or_refuse(_l("This answer was started twice at once; reload the page."))
     audit.record(
         "take.started",
         invitation,
@@ -379,7 +395,7 @@ def take_of(invitation: Invitation, take_id: int) -> Take:
     """One of this invitation's takes; anybody else's is indistinguishable from none."""
     take = db.session.get(Take, take_id)
     if take is None or take.question.invitation_id != invitation.id:
-        raise InterviewRefused("There is no such recording.", 404)
+        raise InterviewRefused(_l("There is no such recording."), 404)
     return take
 
 
@@ -388,15 +404,15 @@ def keep(invitation: Invitation, take: Take) -> None:
     _ensure_live(invitation)
     question = take.question
     if take.status not in USABLE_TAKE:
-        raise InterviewRefused("This recording is not fully saved yet, so it cannot be kept.")
+        raise InterviewRefused(_l("This recording is not fully saved yet, so it cannot be kept."))
     if question.response is not None:
         if question.response.take.status != TakeStatus.FAILED:
-            raise InterviewRefused("An answer is already kept for this question.")
+            raise InterviewRefused(_l("An answer is already kept for this question."))
         # The kept answer failed processing: another saved take may replace it.
         db.session.delete(question.response)
         db.session.flush()
     question.response = Response(take=take)
-    _flush_or_refuse("This answer was kept twice at once; reload the page.")
+    _flush_or_refuse(_l("This answer was kept twice at once; reload the page."))
     invitation.last_activity_at = utcnow()
     audit.record(
         "take.kept",
@@ -408,7 +424,7 @@ def keep(invitation: Invitation, take: Take) -> None:
     db.session.commit()
 
 
-def _flush_or_refuse(message: str) -> None:
+def _flush_or_refuse(message: LazyString) -> None:
     """Two tabs racing on one step hit a unique constraint: refuse the second, no 500."""
     try:
         db.session.flush()
@@ -426,9 +442,9 @@ def submit(invitation: Invitation) -> None:
     """Hand in the interview; nothing can change afterwards."""
     _ensure_live(invitation)
     if unsaved(invitation):
-        raise InterviewRefused("An answer is still being saved. Wait until it shows “saved”.")
+        raise InterviewRefused(_l("An answer is still being saved. Wait until it shows “saved”."))
     if current_question(invitation) is not None:
-        raise InterviewRefused("Some questions are not answered yet.")
+        raise InterviewRefused(_l("Some questions are not answered yet."))
     now = utcnow()
     invitation.status = InvitationStatus.COMPLETED
     invitation.completed_at = now

@@ -52,6 +52,8 @@ class Screening(TimestampMixin, db.Model):
     # Review fairness settings.
     blind_review: Mapped[bool] = mapped_column(default=True)
     anonymize_candidates: Mapped[bool] = mapped_column(default=False)
+    # The language of the candidate's pages and emails (a code of interview.languages.LANGUAGES).
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
     # Once set, decisions are final: reviewers can no longer reopen or change their reviews.
     decisions_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

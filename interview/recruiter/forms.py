@@ -8,12 +8,15 @@ from wtforms import (
     FloatField,
     HiddenField,
     IntegerField,
+    SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Email, Length, NumberRange, Optional
 
+from ..languages import LANGUAGES
 from ..models.screenings import (
     ANSWER_SECONDS_MAX,
     ANSWER_SECONDS_MIN,
@@ -47,6 +50,13 @@ class ScreeningForm(FlaskForm):
     )
     anonymize_candidates = BooleanField(
         "Hide candidate names from reviewers", description='Reviewers see "Candidate 7".'
+    )
+    language = SelectField(
+        "Candidates' language",
+        choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+        default="en",
+        description="The language of the candidate's pages and emails; "
+        "candidates can switch to another one on their pages.",
     )
     submit = SubmitField("Save")
 

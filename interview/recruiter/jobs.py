@@ -6,6 +6,8 @@ import re
 from email.utils import formataddr
 
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from .. import jobs, mail
 from ..extensions import db
@@ -13,9 +15,9 @@ from ..models import EmailStatus, Invitation, InvitationStatus, utcnow
 from .services import LIVE_STATUSES, candidate_link
 
 KINDS = {
-    "invitation": "Your video interview for {title}",
-    "reminder_start": "Reminder: your video interview for {title}",
-    "reminder_deadline": "Last day: your video interview for {title}",
+    "invitation": _l("Your video interview for %(title)s"),
+    "reminder_start": _l("Reminder: your video interview for %(title)s"),
+    "reminder_deadline": _l("Last day: your video interview for %(title)s"),
 }
 
 
@@ -28,6 +30,12 @@ def header_text(text: str) -> str:
 
 
 def render_message(invitation: Invitation, kind: str) -> mail.Message:
+    """The email, in the screening's language."""
+    with force_locale(invitation.screening.language):
+        return _render_message(invitation, kind)
+
+
+def _render_message(invitation: Invitation, kind: str) -> mail.Message:
     screening = invitation.screening
     context = {
         "invitation": invitation,
@@ -40,7 +48,7 @@ def render_message(invitation: Invitation, kind: str) -> mail.Message:
         # The name is quoted as a display name: commas, quotes or angle brackets in it can
         # never add a recipient (the email carries the candidate's secret link).
         to=formataddr((header_text(invitation.candidate_name), invitation.candidate_email)),
-        subject=header_text(KINDS[kind].format(title=screening.title)),
+        subject=header_text(str(KINDS[kind]) % {"title": screening.title}),
         text=render_template("emails/invitation.txt", **context),
         html=render_template("emails/invitation.html", **context),
         headers={"X-Interview-Org": str(screening.org_id)},

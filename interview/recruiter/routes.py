@@ -36,6 +36,7 @@ SCREENING_FIELDS = (
     "deadline_days",
     "blind_review",
     "anonymize_candidates",
+    "language",
 )
 QUESTION_FIELDS = ("prompt", "think_seconds", "answer_seconds", "max_retakes", "is_practice")
 CRITERION_FIELDS = (

@@ -111,6 +111,7 @@ def duplicate_screening(
         deadline_days=screening.deadline_days,
         blind_review=screening.blind_review,
         anonymize_candidates=screening.anonymize_candidates,
+        language=screening.language,
         is_template=as_template,
         status=ScreeningStatus.DRAFT,
     )

@@ -1,5 +1,6 @@
 /** Device check: camera preview, live microphone level, device choice and a test recording. */
 
+import { _ } from "./i18n.js";
 import { Recorder, constraints, pickMimeType } from "./recorder.js";
 
 const SETTINGS_KEY = "interview-devices";
@@ -25,39 +26,44 @@ export function explain(error) {
   const name = error && error.name;
   if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") {
     return {
-      title: "Your browser blocked the camera and microphone",
-      text:
+      title: _("Your browser blocked the camera and microphone"),
+      text: _(
         "To record your answers this page needs your camera and microphone. Click the camera " +
-        "icon in the address bar (or open the site settings), allow the camera and microphone " +
-        "for this site, then press “Try again”. On a phone, check the browser's permissions in " +
-        "your phone's settings.",
+          "icon in the address bar (or open the site settings), allow the camera and microphone " +
+          "for this site, then press “Try again”. On a phone, check the browser's permissions in " +
+          "your phone's settings.",
+      ),
     };
   }
   if (name === "NotFoundError" || name === "OverconstrainedError" || name === "DevicesNotFoundError") {
     return {
-      title: "No camera or microphone was found",
-      text:
+      title: _("No camera or microphone was found"),
+      text: _(
         "Connect a camera and a microphone (or use a device that has them), then press " +
-        "“Try again”. If you chose a device that was unplugged, pick another one.",
+          "“Try again”. If you chose a device that was unplugged, pick another one.",
+      ),
     };
   }
   if (name === "NotReadableError" || name === "TrackStartError") {
     return {
-      title: "Your camera or microphone is busy",
-      text:
+      title: _("Your camera or microphone is busy"),
+      text: _(
         "Another application (a video call, perhaps) is using it. Close that application, " +
-        "then press “Try again”.",
+          "then press “Try again”.",
+      ),
     };
   }
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     return {
-      title: "This browser cannot record",
-      text: "Open this link in a recent Chrome, Edge, Firefox or Safari.",
+      title: _("This browser cannot record"),
+      text: _("Open this link in a recent Chrome, Edge, Firefox or Safari."),
     };
   }
   return {
-    title: "The camera and microphone could not be started",
-    text: `${(error && error.message) || "Unknown error"}. Press “Try again”, or try another browser.`,
+    title: _("The camera and microphone could not be started"),
+    text: _("%(reason)s. Press “Try again”, or try another browser.", {
+      reason: (error && error.message) || _("Unknown error"),
+    }),
   };
 }
 
@@ -188,7 +194,7 @@ export class DeviceCheck {
     let { title, text } = explain(error);
     this.el("dc-denied-title").textContent = title;
     if (this.audioOnlyAllowed && error && error.name === "NotFoundError" && !this.settings.audioOnly) {
-      text += " This interview also accepts answers recorded with the microphone only: press “Try again” to use just your microphone.";
+      text += ` ${_("This interview also accepts answers recorded with the microphone only: press “Try again” to use just your microphone.")}`;
       this.settings.audioOnly = true; // the next attempt asks for the microphone only
       const box = this.el("dc-audio-only");
       if (box) box.checked = true;
@@ -220,7 +226,9 @@ export class DeviceCheck {
         n += 1;
         const option = document.createElement("option");
         option.value = device.deviceId;
-        option.textContent = device.label || `${kind === "videoinput" ? "Camera" : "Microphone"} ${n}`;
+        option.textContent =
+          device.label ||
+          (kind === "videoinput" ? _("Camera %(number)s", { number: n }) : _("Microphone %(number)s", { number: n }));
         option.selected = device.deviceId === current;
         select.append(option);
       }
@@ -257,13 +265,13 @@ export class DeviceCheck {
     const playback = this.el("dc-playback");
     const mimeType = pickMimeType(this.settings.audioOnly);
     if (!mimeType) {
-      status.textContent = "This browser cannot record in a format we accept. Try another browser.";
+      status.textContent = _("This browser cannot record in a format we accept. Try another browser.");
       return;
     }
     button.disabled = true;
     const parts = [];
     const recorder = new Recorder(this.stream, mimeType);
-    status.textContent = "Recording a 3-second test… say something.";
+    status.textContent = _("Recording a 3-second test… say something.");
     const stopped = recorder.start((blob) => parts.push(blob), 500);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await recorder.stop();
@@ -273,8 +281,8 @@ export class DeviceCheck {
     playback.src = this.testUrl;
     playback.classList.toggle("media-audio", mimeType.startsWith("audio/"));
     playback.hidden = false;
-    status.textContent = "Test recorded. Play it back to check the picture and the sound.";
+    status.textContent = _("Test recorded. Play it back to check the picture and the sound.");
     button.disabled = false;
-    button.textContent = "Record another test";
+    button.textContent = _("Record another test");
   }
 }

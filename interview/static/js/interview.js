@@ -8,6 +8,7 @@ import * as store from "./store.js";
 import * as tus from "./tus.js";
 import { Recorder, pickMimeType } from "./recorder.js";
 import { DeviceCheck, acquire, savedSettings, stopStream } from "./devicecheck.js";
+import { _, language, ngettext } from "./i18n.js";
 
 const root = document.getElementById("interview");
 const $ = (id) => document.getElementById(id);
@@ -40,8 +41,7 @@ function setOffline(source, offline) {
   if (offline) offlineSources.add(source);
   else offlineSources.delete(source);
   const banner = $("net-status");
-  const text =
-    "You are offline: your answer is safe on this device and will upload when you are back online.";
+  const text = _("You are offline: your answer is safe on this device and will upload when you are back online.");
   if (offlineSources.size && banner.hidden) {
     banner.textContent = text;
     banner.hidden = false;
@@ -66,7 +66,7 @@ async function api(url, method = "GET") {
   const stateOf = (b) => (b && b.state) || (b && b.questions ? b : null);
   if (stateOf(body)) state = stateOf(body);
   if (!response.ok) {
-    throw new tus.HttpError(response.status, (body && body.error) || `The server answered ${response.status}.`, body);
+    throw new tus.HttpError(response.status, (body && body.error) || _("The server answered %(status)s.", { status: response.status }), body);
   }
   return body;
 }
@@ -121,8 +121,10 @@ function fmtDuration(seconds) {
   seconds = Math.max(0, Math.ceil(seconds));
   const m = Math.floor(seconds / 60);
   const s = seconds % 60;
-  if (!m) return `${s} second${s === 1 ? "" : "s"}`;
-  return s ? `${m} min ${s} s` : `${m} minute${m === 1 ? "" : "s"}`;
+  if (!m) return ngettext("%(num)s second", "%(num)s seconds", s);
+  return s
+    ? _("%(minutes)s min %(seconds)s s", { minutes: m, seconds: s })
+    : ngettext("%(num)s minute", "%(num)s minutes", m);
 }
 
 function fmtClock(seconds) {
@@ -130,8 +132,8 @@ function fmtClock(seconds) {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
-function plural(n, word) {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
+function answerFor(q) {
+  return _("You can answer for up to %(time)s.", { time: fmtDuration(q.answer_seconds) });
 }
 
 function resetView() {
@@ -157,12 +159,17 @@ function onClick(id, handler) {
 
 function header(q) {
   $("q-progress").textContent = q.is_practice
-    ? "Practice question"
-    : `Question ${q.number} of ${state.total_questions}`;
+    ? _("Practice question")
+    : _("Question %(number)s of %(total)s", { number: q.number, total: state.total_questions });
   const answered = state.questions.filter((p) => !p.is_practice && p.closed).length;
   $("q-progress-bar").style.width = `${(100 * answered) / Math.max(1, state.total_questions)}%`;
   const left = q.attempts_allowed - q.attempts_used;
-  $("q-attempts").textContent = `${plural(left, "attempt")} left of ${q.attempts_allowed}`;
+  $("q-attempts").textContent = ngettext(
+    "%(num)s attempt left of %(total)s",
+    "%(num)s attempts left of %(total)s",
+    left,
+    { total: q.attempts_allowed },
+  );
 }
 
 // --- the flow ---------------------------------------------------------------------------------
@@ -188,19 +195,24 @@ function showBefore(q) {
   phase = "before";
   const left = q.attempts_allowed - q.attempts_used;
   $("q-before-lead").textContent = q.is_practice
-    ? "A practice question first: nobody will see this answer. Use it to get used to the timing."
-    : "Take a breath: the question appears when you press the button.";
+    ? _("A practice question first: nobody will see this answer. Use it to get used to the timing.")
+    : _("Take a breath: the question appears when you press the button.");
   const think = q.think_seconds
-    ? `When you show the question you get ${fmtDuration(q.think_seconds)} to think; then recording starts by itself.`
-    : "When you show the question you can read it and start recording when you are ready.";
-  $("q-before-notice").textContent =
-    `${think} You can answer for up to ${fmtDuration(q.answer_seconds)}. ` +
-    `Showing the question uses one of your attempts (${left} left), even if you leave the page or do not record.`;
+    ? _("When you show the question you get %(time)s to think; then recording starts by itself.", {
+        time: fmtDuration(q.think_seconds),
+      })
+    : _("When you show the question you can read it and start recording when you are ready.");
+  const attempts = ngettext(
+    "Showing the question uses one of your attempts (%(num)s left), even if you leave the page or do not record.",
+    "Showing the question uses one of your attempts (%(num)s left), even if you leave the page or do not record.",
+    left,
+  );
+  $("q-before-notice").textContent = `${think} ${answerFor(q)} ${attempts}`;
   const last = q.takes[q.takes.length - 1];
   const lastNote = $("q-before-last");
   const reason = last && last.status === "failed" && last.failure_reason;
   lastNote.hidden = !reason || reason === "discarded by the candidate";
-  lastNote.textContent = reason ? `Your last attempt could not be used: ${reason}.` : "";
+  lastNote.textContent = reason ? _("Your last attempt could not be used: %(reason)s.", { reason }) : "";
   $("q-before").hidden = false;
   onClick("q-reveal", () => reveal(q));
 }
@@ -239,17 +251,16 @@ function showThink(q) {
   const start = onClick("q-start", () => startRecording(q));
   start.disabled = false;
   if (!q.think_seconds || !q.think_ends_at) {
-    $("q-think-label").textContent = "Start when you are ready.";
+    $("q-think-label").textContent = _("Start when you are ready.");
     $("q-think-left").hidden = true;
-    $("q-think-help").textContent = `You can answer for up to ${fmtDuration(q.answer_seconds)}.`;
-    start.textContent = "Start recording";
+    $("q-think-help").textContent = answerFor(q);
+    start.textContent = _("Start recording");
     return;
   }
-  $("q-think-label").textContent = "Time to think";
+  $("q-think-label").textContent = _("Time to think");
   $("q-think-left").hidden = false;
-  $("q-think-help").textContent =
-    `Recording starts by itself when the time is up. You can answer for up to ${fmtDuration(q.answer_seconds)}.`;
-  start.textContent = "Start recording now";
+  $("q-think-help").textContent = `${_("Recording starts by itself when the time is up.")} ${answerFor(q)}`;
+  start.textContent = _("Start recording now");
   const endsAt = q.think_ends_at * 1000;
   let announced = null;
   const tick = () => {
@@ -258,7 +269,11 @@ function showThink(q) {
     const mark = [30, 10, 5].find((s) => left <= s && left > s - 1);
     if (mark && announced !== mark) {
       announced = mark;
-      $("q-announce").textContent = `Recording starts in ${mark} seconds.`;
+      $("q-announce").textContent = ngettext(
+        "Recording starts in %(num)s second.",
+        "Recording starts in %(num)s seconds.",
+        mark,
+      );
     }
     if (left <= 0) startRecording(q);
   };
@@ -277,7 +292,7 @@ async function startRecording(q) {
   showProblem("");
   try {
     const mimeType = pickMimeType(settings.audioOnly);
-    if (!mimeType) throw new Error("This browser cannot record in a format we accept. Try another browser.");
+    if (!mimeType) throw new Error(_("This browser cannot record in a format we accept. Try another browser."));
     if (!stream || !stream.active) stream = await acquire(settings);
     const created = await persist("create", () =>
       tus.create(q.upload_create_url, { filetype: mimeType, audioOnly: Boolean(settings.audioOnly) }),
@@ -337,7 +352,7 @@ async function record(q, created, mimeType) {
   };
   window.addEventListener("beforeunload", warn);
   log("recording", { takeId, mimeType });
-  $("q-announce").textContent = "Recording started.";
+  $("q-announce").textContent = _("Recording started.");
 
   const endsAt = clock.now() + q.answer_seconds * 1000;
   const stop = onClick("q-stop", () => recorder.stop());
@@ -346,19 +361,19 @@ async function record(q, created, mimeType) {
   let announced = null;
   const tick = () => {
     const left = (endsAt - clock.now()) / 1000;
-    $("q-answer-left").textContent = `${fmtClock(left)} left`;
+    $("q-answer-left").textContent = _("%(time)s left", { time: fmtClock(left) });
     $("q-answer-bar").style.width = `${Math.max(0, (100 * left) / q.answer_seconds)}%`;
     const mark = [30, 10].find((s) => left <= s && left > s - 1);
     if (mark && announced !== mark) {
       announced = mark;
-      $("q-announce").textContent = `${mark} seconds left.`;
+      $("q-announce").textContent = ngettext("%(num)s second left.", "%(num)s seconds left.", mark);
     }
     if (left <= 0) recorder.stop();
   };
   tick();
   ticker = setInterval(tick, 250);
 
-  await stopped.catch((error) => showProblem(`Recording stopped: ${error.message}`));
+  await stopped.catch((error) => showProblem(_("Recording stopped: %(reason)s", { reason: error.message })));
   clearInterval(ticker);
   ticker = null;
   await writes;
@@ -371,7 +386,7 @@ async function record(q, created, mimeType) {
   const sha256 = await tus.sha256Hex(await blob.arrayBuffer());
   debug.takes[takeId] = { bytes: blob.size, sha256, chunks: parts.length, mimeType };
   log("recorded", { takeId, bytes: blob.size });
-  $("q-announce").textContent = "Recording stopped.";
+  $("q-announce").textContent = _("Recording stopped.");
   showReview(q, takeId);
   $("q-playback").focus();
 }
@@ -396,10 +411,12 @@ function showReview(q, takeId) {
   const keep = onClick("q-keep", () => keepTake(q, takeId));
   const retake = onClick("q-retake", () => retakeQuestion(q));
   retake.hidden = left <= 0;
-  retake.textContent = `Retake (${plural(left, "retake")} left)`;
+  retake.textContent = ngettext("Retake (%(num)s retake left)", "Retake (%(num)s retakes left)", left);
   const failed = $("q-failed");
   failed.hidden = !(take.status === "failed" && take.failure_reason);
-  failed.textContent = take.failure_reason ? `This recording cannot be used: ${take.failure_reason}.` : "";
+  failed.textContent = take.failure_reason
+    ? _("This recording cannot be used: %(reason)s.", { reason: take.failure_reason })
+    : "";
   const saveStatus = $("q-save");
 
   const apply = (snap) => {
@@ -423,29 +440,34 @@ function showReview(q, takeId) {
 function describeSave(snap) {
   switch (snap.phase) {
     case "saved":
-      return `Saved: the server has all ${formatBytes(snap.total ?? snap.sent)} of this answer.`;
+      return _("Saved: the server has all %(size)s of this answer.", { size: formatBytes(snap.total ?? snap.sent) });
     case "offline":
-      return "Saving paused (offline). Your answer is safe on this device and will upload when you are back online.";
+      return _("Saving paused (offline). Your answer is safe on this device and will upload when you are back online.");
     case "retrying":
-      return "Saving… the server did not answer; trying again.";
+      return _("Saving… the server did not answer; trying again.");
     case "verifying":
-      return "Saving… checking the server's copy.";
+      return _("Saving… checking the server's copy.");
     case "failed":
-      return `Not saved: ${snap.error}. This device keeps its copy. Please record a retake, or contact the recruiter.`;
+      return _("Not saved: %(reason)s. This device keeps its copy. Please record a retake, or contact the recruiter.", {
+        reason: snap.error,
+      });
     default: {
       if (snap.total) {
-        const pct = Math.floor((100 * snap.sent) / Math.max(1, snap.total));
-        return `Saving… ${pct}% sent.`;
+        const percent = new Intl.NumberFormat(language, { style: "percent" }).format(
+          Math.floor((100 * snap.sent) / Math.max(1, snap.total)) / 100,
+        );
+        return _("Saving… %(percent)s sent.", { percent });
       }
-      return `Saving… ${formatBytes(snap.sent)} sent while recording.`;
+      return _("Saving… %(size)s sent while recording.", { size: formatBytes(snap.sent) });
     }
   }
 }
 
 function formatBytes(n) {
-  if (!n) return "0 bytes";
-  if (n < 1024 * 1024) return `${Math.max(1, Math.round(n / 1024))} KB`;
-  return `${(n / 1048576).toFixed(1)} MB`;
+  if (!n) return _("0 bytes");
+  if (n < 1024 * 1024) return _("%(size)s KB", { size: Math.max(1, Math.round(n / 1024)) });
+  const megabytes = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  return _("%(size)s MB", { size: megabytes.format(n / 1048576) });
 }
 
 async function localPlayback(takeId, playback) {
@@ -467,11 +489,11 @@ function showOthers(q, shownId) {
     const item = document.createElement("li");
     item.className = "d-flex flex-wrap align-items-center gap-2 mb-2";
     const label = document.createElement("span");
-    label.textContent = `Attempt ${take.attempt}`;
+    label.textContent = _("Attempt %(number)s", { number: take.attempt });
     const watch = document.createElement("button");
     watch.type = "button";
     watch.className = "btn btn-sm btn-outline-secondary";
-    watch.textContent = "Watch";
+    watch.textContent = _("Watch");
     watch.addEventListener("click", () => {
       $("q-playback").src = take.media_url;
       $("q-playback").dataset.src = take.media_url;
@@ -480,7 +502,7 @@ function showOthers(q, shownId) {
     const keep = document.createElement("button");
     keep.type = "button";
     keep.className = "btn btn-sm btn-outline-primary";
-    keep.textContent = `Keep attempt ${take.attempt} instead`;
+    keep.textContent = _("Keep attempt %(number)s instead", { number: take.attempt });
     keep.addEventListener("click", () => keepTake(q, take.id));
     item.append(label, watch, keep);
     list.append(item);
@@ -510,8 +532,10 @@ function showInterrupted(q, take) {
   $("q-interrupted").hidden = false;
   const held = take.bytes_received || 0;
   $("q-interrupted-held").textContent = held
-    ? `The server holds the first ${formatBytes(held)} of it: you can use that part as your answer (then watch it, keep it or retake), or discard it.`
-    : "Nothing of it reached the server: discard it to try again.";
+    ? _("The server holds the first %(size)s of it: you can use that part as your answer (then watch it, keep it or retake), or discard it.", {
+        size: formatBytes(held),
+      })
+    : _("Nothing of it reached the server: discard it to try again.");
   const salvage = onClick("q-salvage", async () => {
     salvage.disabled = true;
     showProblem("");
@@ -544,7 +568,7 @@ async function finish() {
   $("finished").hidden = false;
   const pending = [...uploads.values()].map((u) => u.result.catch(() => null));
   await Promise.all(pending);
-  $("finished-status").textContent = "Every answer is saved. Taking you to the review page…";
+  $("finished-status").textContent = _("Every answer is saved. Taking you to the review page…");
   window.location.assign(state.review_url);
 }
 
@@ -611,7 +635,7 @@ async function deviceReady() {
   const check = new DeviceCheck($("devicecheck"), { audioOnlyAllowed: Boolean(state.audio_only_allowed) });
   const q = current();
   $("dc-continue").textContent =
-    q && q.is_practice ? "Continue to the practice question" : "Continue to the questions";
+    q && q.is_practice ? _("Continue to the practice question") : _("Continue to the questions");
   const result = await check.run();
   stream = result.stream;
   settings = result.settings;

@@ -1,5 +1,7 @@
 /** MediaRecorder wrapper: picks a container the server accepts and hands out ~1 s chunks. */
 
+import { _ } from "./i18n.js";
+
 export const VIDEO_TYPES = [
   "video/x-matroska;codecs=avc1,opus",
   "video/webm;codecs=h264,opus",
@@ -55,7 +57,7 @@ export class Recorder {
         if (event.data && event.data.size > 0) onChunk(event.data);
       });
       recorder.addEventListener("stop", () => resolve());
-      recorder.addEventListener("error", (event) => reject(event.error || new Error("recording failed")));
+      recorder.addEventListener("error", (event) => reject(event.error || new Error(_("recording failed"))));
     });
     recorder.start(timeslice);
     return this.stopped;

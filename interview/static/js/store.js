@@ -7,6 +7,8 @@
  *   chunks {takeId, seq, offset, size, data: ArrayBuffer}   key [takeId, seq]
  */
 
+import { _ } from "./i18n.js";
+
 const DB_NAME = "interview-recorder";
 const DB_VERSION = 1;
 
@@ -36,7 +38,7 @@ function done(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
     tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error || new Error("IndexedDB transaction aborted"));
+    tx.onabort = () => reject(tx.error || new Error(_("This browser could not store the answer on this device.")));
   });
 }
 
@@ -55,7 +57,7 @@ export function open() {
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
-      req.onblocked = () => reject(new Error("IndexedDB is blocked by another tab"));
+      req.onblocked = () => reject(new Error(_("The interview is open in another tab: close it, then reload this page.")));
     });
     opening.catch(() => {
       opening = null;

@@ -3,6 +3,7 @@
  * loop that sends a take's chunks from IndexedDB, in order, from the offset the server holds.
  */
 
+import { _ } from "./i18n.js";
 import * as store from "./store.js";
 
 const TUS = { "Tus-Resumable": "1.0.0" };
@@ -25,14 +26,14 @@ async function send(url, options) {
   try {
     response = await fetch(url, { credentials: "same-origin", cache: "no-store", ...options });
   } catch (error) {
-    throw new NetworkError(error.message || "network error");
+    throw new NetworkError(error.message || _("network error"));
   }
   return response;
 }
 
 async function errorOf(response) {
   let body = null;
-  let message = `The server answered ${response.status}.`;
+  let message = _("The server answered %(status)s.", { status: response.status });
   try {
     const text = await response.text();
     try {
@@ -67,7 +68,7 @@ export async function create(url, { filetype, audioOnly = false }) {
 /** The bytes the server holds for this upload (and its length, once declared). */
 export async function head(url) {
   const response = await send(url, { method: "HEAD", headers: TUS });
-  if (!response.ok) throw new HttpError(response.status, `upload HEAD answered ${response.status}`);
+  if (!response.ok) throw new HttpError(response.status, _("The server answered %(status)s.", { status: response.status }));
   const length = response.headers.get("Upload-Length");
   return {
     offset: Number(response.headers.get("Upload-Offset")),
@@ -272,14 +273,14 @@ export class Upload {
       // Stored (even if processing later refuses it): its bytes are what we compare.
       if (take && take.status !== "recording" && take.checksum_sha256) {
         if (take.bytes_received !== total || take.checksum_sha256 !== localSha) {
-          throw new FatalUploadError("the server's copy differs from the one on this device");
+          throw new FatalUploadError(_("the server's copy differs from the one on this device"));
         }
         await store.deleteTake(this.takeId);
         this.set("saved", { serverOffset: total });
         return { takeId: this.takeId, bytes: total, sha256: localSha, take };
       }
       if (take && take.status === "failed" && !take.checksum_sha256) {
-        throw new FatalUploadError(take.failure_reason || "the server did not keep this recording");
+        throw new FatalUploadError(take.failure_reason || _("the server did not keep this recording"));
       }
       await this.idle(500);
     }

@@ -1,0 +1,28 @@
+"""screening language: the language of a screening's candidate pages and emails
+
+Revision ID: e2fb8fb4fbe6
+Revises: 64309d1fff4b
+Create Date: 2026-11-30 13:50:49.398035
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "e2fb8fb4fbe6"
+down_revision = "64309d1fff4b"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("screenings", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("language", sa.String(length=8), server_default="en", nullable=False)
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("screenings", schema=None) as batch_op:
+        batch_op.drop_column("language")
