@@ -21,7 +21,7 @@ from flask_migrate import upgrade
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from interview import create_app
+from interview import create_app, languages
 from interview.config import test_overrides
 from interview.extensions import db, limiter
 from interview.models import accounts
@@ -44,6 +44,13 @@ def _cheap_password_hashing() -> Iterator[None]:
     accounts.PASSWORD_METHOD = "scrypt:1024:8:1"
     yield
     accounts.PASSWORD_METHOD = saved
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _compiled_catalogues() -> None:
+    """The .mo files from the committed .po catalogues, as `make install` builds them, so a
+    plain `pytest` run sees the translations as they are now."""
+    languages.compile_catalogues()
 
 
 # --- services ------------------------------------------------------------------------------
