@@ -17,7 +17,8 @@ from flask_babel import force_locale
 from interview import languages
 from interview.extensions import db
 from interview.filters import deadline, deadline_with_utc
-from interview.models import Role
+from interview.media import probe
+from interview.models import Role, Take, TakeStatus
 from interview.recruiter import jobs as email_jobs
 
 from . import factories
@@ -225,3 +226,15 @@ def test_a_recruiter_chooses_the_screenings_language(sign_in_as, org):
     assert refused.status_code in (200, 400)
     db.session.refresh(org.screening)
     assert org.screening.language == "fr"
+
+
+def test_a_failed_takes_reason_reaches_the_candidate_in_their_language(client, org):
+    """Reasons are stored in English for staff: does the candidate's state carry them in the
+    screening's language too?"""
+    org.screening.language = "de"
+    question = org.invitation.questions[0]
+    question.takes.append(Take(attempt=1, status=TakeStatus.FAILED, failure_reason=probe.TOO_LONG))
+    db.session.commit()
+    [take] = client.get(f"/i/{org.token}/api/state").get_json()["questions"][0]["takes"]
+    assert take["failure_reason"] == "longer than the answer limit"
+    assert take["failure_message"] == "länger als die erlaubte Antwortzeit"

@@ -126,6 +126,7 @@ def _take_json(token: str, take) -> dict:
         "upload_length": take.upload_length,
         "checksum_sha256": take.checksum_sha256,
         "failure_reason": take.failure_reason,
+        "failure_message": services.failure_message(take.failure_reason),
         "flags": take.flags or [],
         "duration_ms": next(
             (a.duration_ms for a in take.assets if a.duration_ms is not None), None

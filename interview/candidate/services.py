@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, tokens
 from ..extensions import db
+from ..media import probe
 from ..models import (
     InterviewQuestion,
     Invitation,
@@ -270,6 +271,29 @@ def _start_deadline(invitation: Invitation, question: InterviewQuestion) -> date
     return question.revealed_at + timedelta(seconds=think + grace)
 
 
+MISSED_IN_TIME = "recording did not start in time"
+STARTED_LATE = "recording started after the think time"
+DISCARDED = "discarded by the candidate"
+
+# Why a take failed is stored in English (staff read it as it is); the candidate reads it in
+# their language. Reasons not listed here (none today) are shown as stored.
+FAILURE_MESSAGES = {
+    MISSED_IN_TIME: _l("recording did not start in time"),
+    STARTED_LATE: _l("recording started after the think time"),
+    DISCARDED: _l("discarded by the candidate"),
+    probe.NOT_A_VIDEO: _l("not a video file"),
+    probe.NO_AUDIO: _l("no audio track"),
+    probe.NO_VIDEO: _l("no video track"),
+    probe.TOO_LONG: _l("longer than the answer limit"),
+    probe.UNDECODABLE: _l("the recording could not be decoded"),
+}
+
+
+def failure_message(reason: str | None) -> str | None:
+    """A take's failure reason as the candidate reads it, in the page's language."""
+    return str(FAILURE_MESSAGES.get(reason, reason)) if reason else reason
+
+
 def _record_missed_start(question: InterviewQuestion, reason: str, now: datetime) -> None:
     """A reveal that never became a recording still uses an attempt (no unlimited think time)."""
     question.takes.append(
@@ -299,7 +323,7 @@ def reveal(invitation: Invitation, question: InterviewQuestion) -> None:
         deadline = _start_deadline(invitation, question)
         if deadline is None or now <= deadline:
             return
-        _record_missed_start(question, "recording did not start in time", now)
+        _record_missed_start(question, MISSED_IN_TIME, now)
         audit.record(
             "take.missed_start", invitation, actor_label="candidate", position=question.position
         )
@@ -359,7 +383,7 @@ def start_take(
         raise InterviewRefused(_l("An answer to this question is already being recorded."))
     deadline = _start_deadline(invitation, question)
     if deadline is not None and now > deadline:
-        _record_missed_start(question, "recording started after the think time", now)
+        _record_missed_start(question, STARTED_LATE, now)
         audit.record(
             "take.refused_late",
             invitation,

@@ -24,6 +24,7 @@ from .. import audit
 from ..extensions import db
 from ..media import services as media
 from ..models import Take, TakeStatus, utcnow
+from .services import DISCARDED
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-defer-length,termination"
@@ -228,7 +229,7 @@ def terminate(take: Take) -> None:
         if take.status != TakeStatus.RECORDING:
             raise TusError(409, "only a recording in progress can be discarded")
         take.status = TakeStatus.FAILED
-        take.failure_reason = "discarded by the candidate"
+        take.failure_reason = DISCARDED
         take.finished_at = utcnow()
         db.session.commit()
     staging_path(take).unlink(missing_ok=True)

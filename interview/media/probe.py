@@ -19,6 +19,7 @@ NOT_A_VIDEO = "not a video file"
 NO_AUDIO = "no audio track"
 NO_VIDEO = "no video track"
 TOO_LONG = "longer than the answer limit"
+UNDECODABLE = "the recording could not be decoded"
 
 # Container → (ffmpeg demuxer to force, format names ffprobe may report for it).
 MATROSKA = "matroska"

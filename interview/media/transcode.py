@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ffmpeg
 
-from .probe import MOV, MediaInfo, MediaRejected, input_options, local_url
+from .probe import MOV, UNDECODABLE, MediaInfo, MediaRejected, input_options, local_url
 
 FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
@@ -231,7 +231,7 @@ def normalise(
     done = subprocess.run(args, capture_output=True, timeout=timeout, check=False)
     log = done.stderr.decode(errors="replace")
     if done.returncode != 0 or not Path(out_path).is_file() or Path(out_path).stat().st_size == 0:
-        raise MediaRejected("the recording could not be decoded", log[-800:])
+        raise MediaRejected(UNDECODABLE, log[-800:])
     analysis = parse_analysis(log)
     analysis.waveform = waveform(done.stdout)
     analysis.video_copied = copied
@@ -337,4 +337,4 @@ def make_poster(
     )
     done = subprocess.run([FFMPEG, *args], capture_output=True, timeout=timeout, check=False)
     if done.returncode != 0 or not Path(out_path).is_file():
-        raise MediaRejected("the recording could not be decoded", done.stderr.decode()[-800:])
+        raise MediaRejected(UNDECODABLE, done.stderr.decode()[-800:])

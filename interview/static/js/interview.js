@@ -213,7 +213,9 @@ function showBefore(q) {
   const lastNote = $("q-before-last");
   const reason = last && last.status === "failed" && last.failure_reason;
   lastNote.hidden = !reason || reason === "discarded by the candidate";
-  lastNote.textContent = reason ? _("Your last attempt could not be used: %(reason)s.", { reason }) : "";
+  lastNote.textContent = reason
+    ? _("Your last attempt could not be used: %(reason)s.", { reason: last.failure_message || reason })
+    : "";
   $("q-before").hidden = false;
   onClick("q-reveal", () => reveal(q));
 }
@@ -407,7 +409,7 @@ function showReview(q, takeId) {
     $("q-prompt").textContent = q.prompt || "";
     $("q-prompt-box").hidden = !q.prompt;
     resumedNote.textContent = _(
-      "The page was closed or reloaded while you were answering. What you recorded before that (%(time)s) is saved: watch it, then keep it as your answer or record a retake.",
+      "The page was closed or reloaded while you were answering. The %(time)s you recorded before that are saved: watch them, then keep them as your answer or record a retake.",
       { time: fmtDuration(Math.max(1, cut)) },
     );
   }
@@ -428,7 +430,7 @@ function showReview(q, takeId) {
   const failed = $("q-failed");
   failed.hidden = !(take.status === "failed" && take.failure_reason);
   failed.textContent = take.failure_reason
-    ? _("This recording cannot be used: %(reason)s.", { reason: take.failure_reason })
+    ? _("This recording cannot be used: %(reason)s.", { reason: take.failure_message || take.failure_reason })
     : "";
   const saveStatus = $("q-save");
 

@@ -280,7 +280,7 @@ export class Upload {
         return { takeId: this.takeId, bytes: total, sha256: localSha, take };
       }
       if (take && take.status === "failed" && !take.checksum_sha256) {
-        throw new FatalUploadError(take.failure_reason || _("the server did not keep this recording"));
+        throw new FatalUploadError(take.failure_message || take.failure_reason || _("the server did not keep this recording"));
       }
       await this.idle(500);
     }
