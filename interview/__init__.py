@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 
 from . import cli, errors, filters, security
@@ -61,12 +62,25 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
 
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """The embedded database in WAL mode: readers never wait for the writer and a write
+    transaction is one short append, so many candidates uploading at once are not refused.
+    ``synchronous=FULL`` keeps every commit durable (an acknowledged offset survives a crash)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:

@@ -126,13 +126,15 @@ class Client(FlaskClient):
 
     Tests hold an app context open (for the database), and Flask reuses it for requests, so
     per-request caches in ``g`` (flask-login's user, Flask-WTF's CSRF token) would otherwise
-    leak from one client to another.
+    leak from one client to another. Responses are buffered, so the WSGI ``close`` runs as a
+    server's does once a response is sent (work deferred with ``call_on_close`` happens).
     """
 
     def open(self, *args, **kwargs):
         if has_app_context():
             for name in list(g):
                 g.pop(name)
+        kwargs.setdefault("buffered", True)
         return super().open(*args, **kwargs)
 
 
@@ -155,7 +157,6 @@ def worker_env(app: Flask, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": app.config["REDIS_URL"],
         "MEDIA_ROOT": app.config["MEDIA_ROOT"],
-        "UPLOAD_STAGING_DIR": app.config["UPLOAD_STAGING_DIR"],
         "MEDIA_GRACE_SECONDS": str(app.config["MEDIA_GRACE_SECONDS"]),
         "SECRET_KEY": app.config["SECRET_KEY"],
         "PYTHONPATH": str(PROJECT_ROOT),

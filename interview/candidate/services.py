@@ -309,6 +309,7 @@ def start_take(
     content_type: str,
     upload_length: int | None,
     audio_only: bool = False,
+    upload_expires_at: datetime | None = None,
 ) -> Take:
     """Begin recording an attempt: refused outside the start window or the attempt budget."""
     _ensure_live(invitation)
@@ -348,6 +349,7 @@ def start_take(
         upload_length=upload_length,
         content_type=base_type,
         audio_only=audio_only,
+        upload_expires_at=upload_expires_at,
     )
     question.takes.append(take)
     invitation.last_activity_at = now

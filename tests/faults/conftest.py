@@ -95,7 +95,6 @@ class WebServer:
             "REDIS_URL": config["REDIS_URL"],
             "SECRET_KEY": config["SECRET_KEY"],
             "MEDIA_ROOT": config["MEDIA_ROOT"],
-            "UPLOAD_STAGING_DIR": config["UPLOAD_STAGING_DIR"],
             "MAIL_OUTBOX_DIR": config["MAIL_OUTBOX_DIR"],
             "RATELIMIT_STORAGE_URI": "memory://",
             "PYTHONPATH": str(PROJECT_ROOT),
