@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from . import demo, jobs
 from .admin import services as accounts
 from .extensions import db
+from .media import chunks
 from .media import services as media
 from .models import Organization, Role
 from .recruiter import services as recruiting

@@ -399,7 +399,9 @@ def create_upload(token: str, position: int):
             offset = tus_error.offset or 0
     location = url_for("candidate.upload", token=token, take_id=take_id)
     response = make_response(
-        jsonify(take=body), 201, _tus_headers({"Location": location, **_offset_headers(offset, complete)})
+        jsonify(take=body),
+        201,
+        _tus_headers({"Location": location, **_offset_headers(offset, complete)}),
     )
     return _after_last_byte(response, take_id) if complete else response
 

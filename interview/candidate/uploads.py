@@ -217,7 +217,9 @@ def append(
     cap = current_app.config["MAX_TAKE_BYTES"]
     _refuse_closed(state)
     if offset != state.offset:
-        raise TusError(409, f"offset mismatch: the server has {state.offset} bytes", offset=state.offset)
+        raise TusError(
+            409, f"offset mismatch: the server has {state.offset} bytes", offset=state.offset
+        )
     length = state.length
     if declared_length is not None:
         if length is not None and declared_length != length:
@@ -240,12 +242,20 @@ def append(
             _store(state, key, body.spool)
     new_offset = offset + body.length
     complete = length is not None and new_offset == length
-    if not _claim(state, offset, new_offset, length, key, complete):
+    try:
+        claimed = _claim(state, offset, new_offset, length, key, complete)
+    except sa.exc.SQLAlchemyError:  # the database is away: answered 503, nothing claimed
+        if key is not None:
+            get_storage().delete(key)
+        raise
+    if not claimed:
         if key is not None:
             get_storage().delete(key)  # lost the race: this object is nobody's
         fresh = _reread(state)
         _refuse_closed(fresh)
-        raise TusError(409, f"offset mismatch: the server has {fresh.offset} bytes", offset=fresh.offset)
+        raise TusError(
+            409, f"offset mismatch: the server has {fresh.offset} bytes", offset=fresh.offset
+        )
     if body.disconnected:
         raise TusError(400, "the connection dropped; resume from Upload-Offset", offset=new_offset)
     return new_offset, complete
@@ -327,7 +337,9 @@ def _record_completion(state: UploadState, now: datetime) -> None:
         invitation = take.question.invitation
         flags = list(take.flags or [])
         if take.started_at is not None:
-            limit = media.answer_limit_seconds(take) + current_app.config["LATE_UPLOAD_SLACK_SECONDS"]
+            limit = (
+                media.answer_limit_seconds(take) + current_app.config["LATE_UPLOAD_SLACK_SECONDS"]
+            )
             if (now - take.started_at).total_seconds() > limit:
                 # Bytes recorded in time may arrive late (a dropped connection), so this is a
                 # flag for reviewers, not a refusal; processing checks the recording's length.

@@ -52,7 +52,9 @@ def chunk_key(org_id: int, take_id: int, offset: int) -> str:
 def chunks_of(take_id: int) -> list[UploadChunk]:
     return list(
         db.session.scalars(
-            sa.select(UploadChunk).where(UploadChunk.take_id == take_id).order_by(UploadChunk.offset)
+            sa.select(UploadChunk)
+            .where(UploadChunk.take_id == take_id)
+            .order_by(UploadChunk.offset)
         )
     )
 

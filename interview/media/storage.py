@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import boto3
-from botocore.config import Config as BotoConfig
 from boto3.exceptions import S3UploadFailedError
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, current_app
 

@@ -12,7 +12,6 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa

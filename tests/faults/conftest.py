@@ -17,6 +17,9 @@ import pytest
 import redis
 import requests
 
+from interview.extensions import db
+from interview.models import Take
+
 from ..conftest import PROJECT_ROOT, free_port
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -31,6 +34,17 @@ def wait_until(condition, seconds: float, what: str, log=lambda: "") -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}\n{log()}"
         time.sleep(0.1)
+
+
+def filed(take_id: int, seconds: float = 20):
+    """The take once its original is assembled (just after the last PATCH was answered)."""
+
+    def from_db() -> Take:
+        db.session.expire_all()
+        return db.session.get(Take, take_id)
+
+    wait_until(lambda: from_db().checksum_sha256 is not None, seconds, "the original to be filed")
+    return from_db()
 
 
 class RedisServer:
