@@ -137,14 +137,16 @@ class S3Storage:
         )
 
     def save(self, key: str, fileobj: IO[bytes]) -> int:
-        start = fileobj.tell() if fileobj.seekable() else None
+        size = None
+        if fileobj.seekable():  # the size without a HEAD round trip afterwards
+            start = fileobj.tell()
+            size = fileobj.seek(0, os.SEEK_END) - start
+            fileobj.seek(start)
         try:
             self.client.upload_fileobj(fileobj, self.bucket, check_key(key))
         except (ClientError, BotoCoreError, S3UploadFailedError) as error:
             raise StorageError(f"{key}: {error}") from error
-        if start is not None:  # the size without a HEAD round trip
-            return fileobj.seek(0, os.SEEK_END) - start
-        return self.size(key)
+        return size if size is not None else self.size(key)
 
     def save_file(self, key: str, local_path: str | os.PathLike[str]) -> int:
         self.client.upload_file(str(local_path), self.bucket, check_key(key))
