@@ -98,8 +98,8 @@ def resolve(token: str, now: datetime | None = None, *, finishing: bool = False)
         raise LinkExpired(invitation.expires_at)
     # Closing a screening stops new starts; an interview already under way may finish.
     if (
-        invitation.screening.status != ScreeningStatus.OPEN
-        and invitation.status != InvitationStatus.IN_PROGRESS
+        invitation.status != InvitationStatus.IN_PROGRESS  # first: no screening load then
+        and invitation.screening.status != ScreeningStatus.OPEN
     ):
         raise ScreeningClosed()
     return invitation
