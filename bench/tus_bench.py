@@ -310,7 +310,36 @@ def candidate(target: Target, n: int, seconds: int, start_at: float, result: Res
         conn.close()
 
 
-def run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
+@contextmanager
+def profiled(target: Target, count: int, seconds: int, folder: str | None):
+    """With --profile: py-spy samples every server worker through the run (collapsed stacks,
+    one file per process, for `py-spy`-style flame graphs or a grep of the hot lines)."""
+    spies = []
+    if folder and target.name != "tus-node":
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for pid in target.pids()[1:] or target.pids():  # gunicorn's workers, not its master
+            out = Path(folder) / f"{target.name}-{count}-{pid}.txt"
+            spies.append(
+                subprocess.Popen(
+                    [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--format",
+                     "raw", "--output", str(out), "--duration", str(seconds + 5), "--nonblocking"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
+
+
+def run_load(target: Target, count: int, seconds: int, profile: str | None = None) -> dict:
+    with profiled(target, count, seconds, profile):
+        return _run_load(target, count, seconds)
+
+
+def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
     if hasattr(target, "make_tokens"):
         target.make_tokens(count)
     result = Result()
@@ -362,6 +391,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--targets", default="tus-node,sqlite,postgres,proxy")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--profile", help="folder for py-spy samples of the server workers")
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
     wanted = options.targets.split(",")
@@ -398,14 +428,16 @@ def main() -> None:
                     if name == "proxy" and "postgres" in wanted:
                         continue  # below, on its own (it reuses the PostgreSQL database)
                     print(f"{name}: {count} candidates x {options.seconds} s ...", flush=True)
-                    rows.append((count, name, run_load(targets[name], count, options.seconds)))
+                    figures = run_load(targets[name], count, options.seconds, options.profile)
+                    rows.append((count, name, figures))
         if "proxy" in wanted and "postgres" in wanted:
             with ExitStack() as stack:
                 redis_url = stack.enter_context(private_redis(workdir))
                 proxy = stack.enter_context(two_nodes(options.postgres, redis_url, workdir))
                 for count in sizes:
                     print(f"proxy: {count} candidates x {options.seconds} s ...", flush=True)
-                    rows.append((count, "proxy", run_load(proxy, count, options.seconds)))
+                    figures = run_load(proxy, count, options.seconds, options.profile)
+                    rows.append((count, "proxy", figures))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report(rows, options)

@@ -6,10 +6,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 
-from . import cli, errors, filters, security
+from . import cli, errors, filters, security, sqlite
 from . import config as config_module
 from .admin.routes import bp as admin_bp
 from .auth.routes import bp as auth_bp
@@ -64,23 +63,13 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            sqlite.configure(db.engine)
 
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """The embedded database in WAL mode: readers never wait for the writer and a write
-    transaction is one short append, so many candidates uploading at once are not refused.
-    ``synchronous=FULL`` keeps every commit durable (an acknowledged offset survives a crash)."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:

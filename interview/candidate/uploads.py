@@ -294,15 +294,22 @@ def _claim(
     complete: bool,
 ) -> bool:
     """The range ``[offset, new_offset)`` is this request's if the take still stands where it
-    was read: one conditional UPDATE (plus the chunk's row), committed at once."""
+    was read: one conditional UPDATE (plus the chunk's row), committed at once. Everything the
+    last byte needs is read before, so the write transaction is a few Core statements."""
     now = utcnow()
     values: dict = {"bytes_received": new_offset, "upload_length": length}
-    if complete:
-        values.update(status=TakeStatus.UPLOADED, finished_at=now, upload_expires_at=None)
+    completion = _completion(state, now, new_offset) if complete else None
+    if completion is not None:
+        values.update(
+            status=TakeStatus.UPLOADED,
+            finished_at=now,
+            upload_expires_at=None,
+            flags=completion["flags"],
+        )
     else:
         values["upload_expires_at"] = expiry()
     claimed = db.session.execute(
-        sa.update(Take)
+        sa.update(Take.__table__)
         .where(
             Take.id == state.take_id,
             Take.status == TakeStatus.RECORDING,
@@ -312,47 +319,52 @@ def _claim(
             else Take.upload_length == state.length,
         )
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
         db.session.rollback()
         return False
     if key is not None:
-        db.session.add(
-            UploadChunk(
-                take_id=state.take_id, offset=offset, length=new_offset - offset, storage_key=key
+        db.session.execute(
+            sa.insert(UploadChunk.__table__).values(
+                take_id=state.take_id,
+                offset=offset,
+                length=new_offset - offset,
+                storage_key=key,
+                created_at=now,
             )
         )
-    if complete:
-        _record_completion(state, now)
+    if completion is not None:
+        db.session.execute(
+            sa.update(Invitation.__table__)
+            .where(Invitation.id == state.invitation_id)
+            .values(last_activity_at=now)
+        )
+        db.session.add(completion["audit"])
     db.session.commit()
     return True
 
 
-def _record_completion(state: UploadState, now: datetime) -> None:
-    """In the claiming transaction of the last byte: the late flag, the audit event and the
-    candidate's last activity (reads only the rows it needs; the UPDATE already ran)."""
-    take = db.session.get(Take, state.take_id, populate_existing=True)
-    with db.session.no_autoflush:
-        invitation = take.question.invitation
-        flags = list(take.flags or [])
-        if take.started_at is not None:
-            limit = (
-                media.answer_limit_seconds(take) + current_app.config["LATE_UPLOAD_SLACK_SECONDS"]
-            )
-            if (now - take.started_at).total_seconds() > limit:
-                # Bytes recorded in time may arrive late (a dropped connection), so this is a
-                # flag for reviewers, not a refusal; processing checks the recording's length.
-                flags.append("uploaded_late")
-    take.flags = flags
-    invitation.last_activity_at = now
-    audit.record(
+def _completion(state: UploadState, now: datetime, size: int) -> dict:
+    """What the last byte records beside the claim, prepared before the write transaction:
+    the late flag and the audit event."""
+    take = db.session.get(Take, state.take_id)
+    flags = list(take.flags or [])
+    if take.started_at is not None:
+        limit = media.answer_limit_seconds(take) + current_app.config["LATE_UPLOAD_SLACK_SECONDS"]
+        if (now - take.started_at).total_seconds() > limit:
+            # Bytes recorded in time may arrive late (a dropped connection), so this is a flag
+            # for reviewers, not a refusal; processing checks the recording's own length.
+            flags.append("uploaded_late")
+    event = audit.record(
         "take.uploaded",
-        invitation,
+        take.question.invitation,
         actor_label="candidate",
         take_id=state.take_id,
-        bytes=take.bytes_received,
+        bytes=size,
     )
+    db.session.expunge(event)  # added in the write transaction, after the claim
+    db.session.expire(take)  # the UPDATE changes it behind the session's back
+    return {"flags": flags, "audit": event}
 
 
 def after_completion(app: Flask, take_id: int) -> None:
