@@ -41,7 +41,8 @@ format: install
 ##        appends its figures as JSON lines to the file named by BENCH_FIGURES (through
 ##        bench/_figures.py: record(bench, figure, value, unit)); bench/summary.py prints them.
 ##        A new bench only needs the *_bench.py name and record() calls (see bench/README.md).
-bench: install system-deps
+bench: install
+	@bin/system-deps haproxy node npm
 	@figures=$$(mktemp); status=0; \
 	for b in bench/*_bench.py; do \
 	  echo "== $$b =="; \

@@ -66,7 +66,10 @@ class WriterQueue:
             os.close(fd)  # closing the descriptor releases the flock
             self.turn.release()
 
-    def release_on_reset(self, _dbapi_connection, record, *_args) -> None:
+    def release_on_reset(self, _dbapi_connection, record, _reset_state) -> None:
+        self.release(record)
+
+    def release_on_invalidate(self, _dbapi_connection, record, _exception) -> None:
         self.release(record)
 
 
@@ -86,4 +89,4 @@ def configure(engine: sa.Engine) -> None:
     sa.event.listen(engine, "commit", queue.release)
     sa.event.listen(engine, "rollback", queue.release)
     sa.event.listen(engine, "reset", queue.release_on_reset)
-    sa.event.listen(engine, "invalidate", queue.release_on_reset)
+    sa.event.listen(engine, "invalidate", queue.release_on_invalidate)
