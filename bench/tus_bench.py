@@ -321,9 +321,21 @@ def profiled(target: Target, count: int, seconds: int, folder: str | None):
             out = Path(folder) / f"{target.name}-{count}-{pid}.txt"
             spies.append(
                 subprocess.Popen(
-                    [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--format",
-                     "raw", "--output", str(out), "--duration", str(seconds + 5), "--nonblocking"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    [
+                        str(ROOT / ".venv/bin/py-spy"),
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(out),
+                        "--duration",
+                        str(seconds + 5),
+                        "--nonblocking",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )  # fmt: skip
             )
     try:
