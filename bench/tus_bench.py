@@ -138,8 +138,12 @@ def _answers(port: int, method: str, path: str) -> bool:
         return False
 
 
+ASSEMBLY = {"UPLOAD_ASSEMBLY": "web"}  # --assembly worker: left to media workers elsewhere
+
+
 def project_env(database_url: str, redis_url: str, media: Path) -> dict[str, str]:
     return {
+        **ASSEMBLY,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": "tus-bench",
@@ -404,7 +408,15 @@ def main() -> None:
     parser.add_argument("--targets", default="tus-node,sqlite,postgres,proxy")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--profile", help="folder for py-spy samples of the server workers")
+    parser.add_argument(
+        "--assembly",
+        choices=("web", "worker"),
+        default="web",
+        help="UPLOAD_ASSEMBLY of the project's nodes (worker: no media worker runs here, as "
+        "when workers are on other machines)",
+    )
     options = parser.parse_args()
+    ASSEMBLY["UPLOAD_ASSEMBLY"] = options.assembly
     sizes = [int(s) for s in options.sizes.split(",")]
     wanted = options.targets.split(",")
     if not options.postgres:

@@ -95,6 +95,9 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "MAX_TAKE_BYTES": int(env.get("MAX_TAKE_BYTES", str(600 * 1024 * 1024))),
         # tus expiration: an unfinished upload untouched this long is abandoned and swept.
         "UPLOAD_EXPIRY_HOURS": float(env.get("UPLOAD_EXPIRY_HOURS", "24")),
+        # Who assembles a finished upload's chunks into its original: "web" (the node that took
+        # the last byte, right after answering) or "worker" (the media worker, before processing).
+        "UPLOAD_ASSEMBLY": env.get("UPLOAD_ASSEMBLY", "web"),
         # Origins (comma-separated, or *) allowed to call the candidate API and tus endpoints
         # from another site, for embedding the recorder; none by default (same origin only).
         "UPLOAD_CORS_ORIGINS": [

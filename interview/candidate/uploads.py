@@ -369,14 +369,16 @@ def _completion(state: UploadState, now: datetime, size: int) -> dict:
 
 def after_completion(app: Flask, take_id: int) -> None:
     """Work the candidate's "saved" need not wait for, run once the last PATCH is answered:
-    assemble the original (hashing it) and queue processing. If this node dies first, the
-    take stays ``uploaded`` and the reconcile sweep queues it; the worker assembles it."""
+    assemble the original (hashing it) and queue processing, or with UPLOAD_ASSEMBLY=worker
+    only queue processing (the media worker assembles first, on its own machine). If this
+    node dies first, the take stays ``uploaded`` and the reconcile sweep queues it."""
     with app.app_context():
         try:
             take = db.session.get(Take, take_id)
             if take is None or take.status != TakeStatus.UPLOADED:
                 return
-            chunks.assemble(take)
+            if app.config["UPLOAD_ASSEMBLY"] != "worker":
+                chunks.assemble(take)
             media.enqueue_processing(take)
         except Exception:  # the sweep and the worker finish it; the candidate lost nothing
             db.session.rollback()

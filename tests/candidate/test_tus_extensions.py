@@ -10,13 +10,23 @@ import io
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from interview.candidate import uploads
 from interview.extensions import db
 from interview.media import chunks
+from interview.media import jobs as media_jobs
 from interview.media import services as media_services
 from interview.media.storage import get_storage
-from interview.models import AssetKind, Invitation, Take, TakeStatus, UploadChunk, utcnow
+from interview.models import (
+    AssetKind,
+    Invitation,
+    JobRun,
+    Take,
+    TakeStatus,
+    UploadChunk,
+    utcnow,
+)
 
 from .test_uploads import TUS, Candidate, _meta, _take
 
@@ -206,3 +216,26 @@ def test_cors_answers_only_the_configured_origins(app, client, org):
     assert "Upload-Offset" in preflight.headers["Access-Control-Expose-Headers"]
     other = client.options(url, headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_with_worker_assembly_the_node_only_queues_and_the_worker_assembles(app, candidate):
+    """UPLOAD_ASSEMBLY=worker (workers on other machines): the last PATCH is answered and
+    processing queued, the chunks stay; the media job assembles them, byte for byte, first."""
+    app.config["UPLOAD_ASSEMBLY"] = "worker"
+    url = _started(candidate)
+    data = b"\x1aE\xdf\xa3" + b"w" * 9000
+    assert candidate.patch(url, data[:4000], 0).status_code == 204
+    done = candidate.patch(url, data[4000:], 4000, **{"Upload-Length": str(len(data))})
+    assert done.status_code == 204
+    take = _take(url)
+    assert take.status == TakeStatus.UPLOADED and take.checksum_sha256 is None
+    assert len(chunks.chunks_of(take.id)) == 2
+    assert db.session.scalar(sa.select(JobRun).where(JobRun.name == "process_take")).args == [
+        take.id
+    ]
+    media_jobs.process_take(take.id)
+    take = _take(url)
+    assert take.checksum_sha256 == hashlib.sha256(data).hexdigest()
+    with get_storage().open(media_services.asset_of(take, AssetKind.ORIGINAL).storage_key) as f:
+        assert f.read() == data
+    assert chunks.chunks_of(take.id) == []

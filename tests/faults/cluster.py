@@ -71,7 +71,7 @@ class WebServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
                  "--workers", str(self.workers), "--threads", str(self.threads),
-                 "--worker-class", "gthread", "wsgi:app"],
+                 "--worker-class", "gthread", "--keep-alive", "75", "wsgi:app"],
                 cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: master and workers die together
             )  # fmt: skip
@@ -118,6 +118,7 @@ defaults
     timeout connect 2s
     timeout client 120s
     timeout server 120s
+    timeout http-keep-alive 30s
     option redispatch
     retries 2
 frontend uploads
