@@ -100,10 +100,11 @@ def _take(url: str) -> Take:
 
 
 def _filed(url: str) -> Take:
-    """The take once its node has assembled the original, which happens just after the last
-    PATCH is answered (a live server answers first)."""
+    """The take once its node has assembled the original and queued processing, which happens
+    just after the last PATCH is answered (a live server answers first); waiting for the last
+    step keeps the server's writes from racing the test's clean-up."""
     deadline = time.monotonic() + 15
-    while (take := _take(url)).checksum_sha256 is None:
+    while (take := _take(url)).rq_job_id is None or chunks.chunks_of(take.id):
         assert time.monotonic() < deadline, "the original was never assembled"
         time.sleep(0.05)
     return take

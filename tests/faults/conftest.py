@@ -28,15 +28,20 @@ def tus_meta(**values: str) -> str:
 
 
 def filed(take_id: int, seconds: float = 20):
-    """The take once its original is assembled and its chunks removed (just after the last
-    PATCH was answered)."""
+    """The take once its original is assembled, its chunks removed and its processing queued
+    (just after the last PATCH was answered; the last step, so nothing races the clean-up)."""
 
     def from_db() -> Take:
         db.session.expire_all()
         return db.session.get(Take, take_id)
 
-    def done() -> bool:  # the original committed, then the chunks removed
-        return from_db().checksum_sha256 is not None and not chunks.chunks_of(take_id)
+    def done() -> bool:  # the original committed, the chunks removed, processing queued
+        take = from_db()
+        return (
+            take.checksum_sha256 is not None
+            and take.rq_job_id is not None
+            and not (chunks.chunks_of(take_id))
+        )
 
     wait_until(done, seconds, "the original to be filed")
     return from_db()
