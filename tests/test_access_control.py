@@ -113,6 +113,7 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "comment_id": _fresh_comment,
     "assignment_id": _fresh_assignment,
     "report_id": _fresh_report,
+    "org_id": lambda o: o.org.id,
 }
 
 
