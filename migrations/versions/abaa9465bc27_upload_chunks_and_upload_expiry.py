@@ -1,7 +1,7 @@
 """upload chunks and upload expiry
 
 Revision ID: abaa9465bc27
-Revises: 64309d1fff4b
+Revises: 0c84b0cb0429
 Create Date: 2026-11-30 12:59:05.142216
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'abaa9465bc27'
-down_revision = '64309d1fff4b'
+down_revision = '0c84b0cb0429'
 branch_labels = None
 depends_on = None
 
