@@ -1,7 +1,7 @@
 """screening language: the language of a screening's candidate pages and emails
 
 Revision ID: e2fb8fb4fbe6
-Revises: 0c84b0cb0429
+Revises: abaa9465bc27
 Create Date: 2026-11-30 13:50:49.398035
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e2fb8fb4fbe6"
-down_revision = "0c84b0cb0429"
+down_revision = "abaa9465bc27"
 branch_labels = None
 depends_on = None
 
