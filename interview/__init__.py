@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     _ensure_instance(app)
+    security.install_id_converter(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -71,6 +71,9 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not development),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # HTTP Strict Transport Security: browsers use HTTPS only for this long (seconds) once
+        # they have seen the header. On outside development (run behind HTTPS); 0 turns it off.
+        "HSTS_MAX_AGE": int(env.get("HSTS_MAX_AGE", "0" if development else "31536000")),
         "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(12 * 3600))),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # Login throttling (Flask-Limiter); storage shared through Redis by default.

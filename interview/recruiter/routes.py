@@ -6,13 +6,14 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
+from werkzeug.datastructures import FileStorage
 
 from .. import audit, mail
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..models import InvitationStatus, Role, Screening, utcnow
 from ..review import services as reviewing
-from ..security import ALL_STAFF, get_in_org_or_404, roles_required
+from ..security import ALL_STAFF, candidate_scope, get_in_org_or_404, roles_required
 from . import services
 from .forms import (
     AccommodationsForm,
@@ -78,8 +79,11 @@ def _invitation(screening: Screening, invitation_id: int):
 def _apply_video(question, form: QuestionForm) -> None:
     if form.remove_video.data:
         services.remove_prompt_video(question)
-    if form.prompt_video.data:
-        services.set_prompt_video(question, form.prompt_video.data.stream)
+    # A form filled from the question holds its stored video (a MediaAsset) until a file is
+    # chosen: only a real, named upload replaces it; an empty file field keeps the video.
+    upload = form.prompt_video.data
+    if isinstance(upload, FileStorage) and upload.filename:
+        services.set_prompt_video(question, upload.stream)
 
 
 def _to_overview(screening: Screening, anchor: str = ""):
@@ -120,12 +124,15 @@ def new_screening():
 def screening(screening_id: int):
     screening = get_in_org_or_404(Screening, screening_id)
     can_manage = current_user.role in MANAGERS
-    sees_candidates = current_user.role != Role.REVIEWER or not screening.anonymize_candidates
+    # Reviewers see (and count) only the candidates they are assigned to, by name only when
+    # the screening does not hide names.
+    scope = candidate_scope(current_user, screening.id)
+    sees_candidates = reviewing.sees_names(current_user, screening)
     return render_template(
         "recruiter/screening.html",
         screening=screening,
-        funnel=services.funnel(screening),
-        invitations=services.screening_invitations(screening) if sees_candidates else [],
+        funnel=services.funnel(screening, scope),
+        invitations=services.screening_invitations(screening, scope) if sees_candidates else [],
         sees_candidates=sees_candidates,
         may_review=reviewing.may_see_screening(current_user, screening),
         can_manage=can_manage,

@@ -463,11 +463,16 @@ def invitation_in_screening_or_none(screening: Screening, invitation_id: int) ->
     return invitation
 
 
-def screening_invitations(screening: Screening) -> list[Invitation]:
+def screening_invitations(
+    screening: Screening, scope: sa.ColumnElement[bool] | None = sa.true()
+) -> list[Invitation]:
+    """The screening's candidates within ``scope`` (``security.candidate_scope``; None: none)."""
+    if scope is None:
+        return []
     return list(
         db.session.scalars(
             sa.select(Invitation)
-            .where(Invitation.screening_id == screening.id)
+            .where(Invitation.screening_id == screening.id, scope)
             .order_by(Invitation.created_at.desc(), Invitation.id.desc())
         )
     )

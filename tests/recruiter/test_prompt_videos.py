@@ -124,3 +124,21 @@ def test_duplicating_a_screening_copies_its_videos(org, recruiter, clip):
     copied = copy.scored_questions[0].prompt_video
     assert copied is not None and copied.storage_key != question.prompt_video.storage_key
     assert get_storage().exists(copied.storage_key)
+
+
+@pytest.mark.parametrize("empty_field", [True, False], ids=["empty-file-input", "no-file-field"])
+def test_resaving_a_question_keeps_its_video_when_no_file_is_chosen(
+    org, recruiter, clip, empty_field
+):
+    """Saving the form again without choosing a file (the browser sends an empty file part, or
+    none) keeps the video; it used to answer 500 (the form held the stored asset)."""
+    question = org.screening.scored_questions[0]
+    _edit(recruiter, org.screening, question, {"prompt_video": (io.BytesIO(clip), "a.mp4")})
+    db.session.refresh(question)
+    asset_id = question.prompt_video.id
+    extra = {"prompt_video": (io.BytesIO(b""), "")} if empty_field else {}
+    response = _edit(recruiter, org.screening, question, {"prompt": "Reworded", **extra})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert question.prompt == "Reworded"
+    assert question.prompt_video is not None and question.prompt_video.id == asset_id
