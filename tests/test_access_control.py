@@ -22,6 +22,8 @@ from interview.media.storage import get_storage
 from interview.models import (
     Comment,
     Criterion,
+    ImportStatus,
+    InvitationImport,
     Question,
     Report,
     ReportKind,
@@ -103,6 +105,20 @@ def _fresh_report(o: OrgWithStaff) -> int:
     return report.id
 
 
+def _import(o: OrgWithStaff) -> int:
+    """A finished CSV import of the organisation's screening (naming its candidate)."""
+    record = InvitationImport(
+        org_id=o.org.id,
+        screening_id=o.screening.id,
+        data=b"",
+        status=ImportStatus.DONE,
+        invited=[[2, o.completed.candidate_name, o.completed.candidate_email]],
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record.id
+
+
 ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "screening_id": lambda o: o.screening.id,
     "user_id": lambda o: o.spare.id,
@@ -118,6 +134,7 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "comment_id": _fresh_comment,
     "assignment_id": _fresh_assignment,
     "report_id": _fresh_report,
+    "import_id": _import,
 }
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
@@ -14,7 +23,7 @@ from ..forms import ConfirmForm
 from ..models import InvitationStatus, Role, Screening, utcnow
 from ..review import services as reviewing
 from ..security import ALL_STAFF, candidate_scope, get_in_org_or_404, roles_required
-from . import services
+from . import imports, services
 from .forms import (
     AccommodationsForm,
     CriterionForm,
@@ -379,6 +388,7 @@ def invite(screening_id: int):
 @bp.route("/<int:screening_id>/invitations/import", methods=["POST"])
 @roles_required(*MANAGERS)
 def import_invitations(screening_id: int):
+    """Check the CSV file at once, then invite its rows in a job (the page shows progress)."""
     screening = get_in_org_or_404(Screening, screening_id)
     form = CsvImportForm()
     if not form.validate_on_submit():
@@ -387,11 +397,46 @@ def import_invitations(screening_id: int):
                 flash(message, "danger")
         return _to_overview(screening, "#candidates")
     try:
-        result = services.import_csv(screening, form.file.data.read())
+        record = imports.start_import(
+            screening, current_user, form.file.data.read(), form.file.data.filename
+        )
     except services.RecruitingError as error:
+        db.session.rollback()
         flash(str(error), "danger")
         return _to_overview(screening, "#candidates")
-    return render_template("recruiter/import_result.html", screening=screening, result=result)
+    return redirect(
+        url_for("recruiter.invitation_import", screening_id=screening.id, import_id=record.id)
+    )
+
+
+def _import(screening_id: int, import_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    record = imports.import_in_screening_or_none(screening, import_id)
+    if record is None:
+        abort(404)
+    return screening, record
+
+
+@bp.route("/<int:screening_id>/imports/<int:import_id>")
+@roles_required(*MANAGERS)
+def invitation_import(screening_id: int, import_id: int):
+    """A CSV import: its progress while the job runs, then what happened to each line."""
+    screening, record = _import(screening_id, import_id)
+    return render_template(
+        "recruiter/import_result.html",
+        screening=screening,
+        record=record,
+        progress=imports.progress(record),
+        shown=imports.RESULTS_SHOWN,
+    )
+
+
+@bp.route("/<int:screening_id>/imports/<int:import_id>/status")
+@roles_required(*MANAGERS)
+def invitation_import_status(screening_id: int, import_id: int):
+    """The import's progress, for the page's polling script."""
+    _screening, record = _import(screening_id, import_id)
+    return jsonify(imports.progress(record))
 
 
 @bp.route("/<int:screening_id>/invitations/<int:invitation_id>")

@@ -6,11 +6,8 @@ organisation (see ``interview.security.get_in_org_or_404``) and commits its own 
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 import tempfile
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -330,7 +327,7 @@ def normalise_candidate_email(raw: str) -> str:
         raise RecruitingError(f"not a valid email address ({error})") from error
 
 
-def _check_can_invite(screening: Screening) -> None:
+def check_can_invite(screening: Screening) -> None:
     if screening.is_template:
         raise RecruitingError("Templates do not take candidates.")
     if screening.status != ScreeningStatus.OPEN:
@@ -341,7 +338,7 @@ def _check_can_invite(screening: Screening) -> None:
         )
 
 
-def _already_invited(screening: Screening, email: str) -> bool:
+def already_invited(screening: Screening, email: str) -> bool:
     return (
         db.session.scalar(
             sa.select(Invitation.id).where(
@@ -352,7 +349,7 @@ def _already_invited(screening: Screening, email: str) -> bool:
     )
 
 
-def _new_invitation(screening: Screening, name: str, email: str) -> Invitation:
+def new_invitation(screening: Screening, name: str, email: str) -> Invitation:
     invitation = Invitation(
         org_id=screening.org_id,
         screening=screening,
@@ -372,88 +369,17 @@ def _new_invitation(screening: Screening, name: str, email: str) -> Invitation:
 def invite(screening: Screening, name: str, email: str, *, send_email: bool = True) -> Invitation:
     """Invite one candidate and queue the invitation email (unless ``send_email`` is False:
     demo data, a link handed over another way)."""
-    _check_can_invite(screening)
+    check_can_invite(screening)
     if not name.strip():
         raise RecruitingError("The candidate's name is required.")
     email = normalise_candidate_email(email)
-    if _already_invited(screening, email):
+    if already_invited(screening, email):
         raise RecruitingError(f"{email} is already invited to this screening.")
-    invitation = _new_invitation(screening, name, email)
+    invitation = new_invitation(screening, name, email)
     db.session.commit()
     if send_email:
         jobs.enqueue("email.invitation", invitation.id)
     return invitation
-
-
-@dataclass
-class ImportResult:
-    invited: list[Invitation] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
-    duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line number, email)
-
-
-def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise RecruitingError("The file is not UTF-8 text. Save it as CSV (UTF-8).") from error
-    if "\x00" in text:
-        raise RecruitingError("The file is not a CSV text file.")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    return [(reader.line_num, row) for row in reader]
-
-
-def import_csv(screening: Screening, data: bytes) -> ImportResult:
-    """Invite every good row of a CSV (name, email); report bad rows and duplicates by line."""
-    _check_can_invite(screening)
-    rows = _csv_rows(data)
-    max_rows = current_app.config["CSV_MAX_ROWS"]
-    if len(rows) > max_rows + 1:
-        raise RecruitingError(f"The file has more than {max_rows} rows; split it.")
-    result = ImportResult()
-    name_col, email_col = 0, 1
-    if rows:
-        header = [cell.strip().lower() for cell in rows[0][1]]
-        if "email" in header or "e-mail" in header:
-            email_col = header.index("email") if "email" in header else header.index("e-mail")
-            name_col = next((i for i, h in enumerate(header) if "name" in h), 1 - email_col)
-            rows = rows[1:]
-    seen: set[str] = set()
-    for line, row in rows:
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) <= max(name_col, email_col):
-            result.errors.append((line, "expected two columns: name, email"))
-            continue
-        name, raw_email = row[name_col].strip(), row[email_col].strip()
-        if not name:
-            result.errors.append((line, "the name is empty"))
-            continue
-        try:
-            email = normalise_candidate_email(raw_email)
-        except RecruitingError as error:
-            result.errors.append((line, f"{raw_email or '(empty)'}: {error}"))
-            continue
-        if email in seen or _already_invited(screening, email):
-            result.duplicates.append((line, email))
-            continue
-        seen.add(email)
-        result.invited.append(_new_invitation(screening, name, email))
-    audit.record(
-        "invitation.csv_import",
-        screening,
-        invited=len(result.invited),
-        errors=len(result.errors),
-        duplicates=len(result.duplicates),
-    )
-    db.session.commit()
-    for invitation in result.invited:
-        jobs.enqueue("email.invitation", invitation.id)
-    return result
 
 
 def invitation_in_screening_or_none(screening: Screening, invitation_id: int) -> Invitation | None:
