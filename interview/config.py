@@ -80,7 +80,15 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Failed sign-ins: per account AND address (an attacker's failures never lock the owner
+        # out from their own address), per address (whatever the accounts), and per account
+        # from browsers where it never signed in (guessing from many addresses slows down in
+        # growing steps; the owner's browser carries a device cookie and is exempt).
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT_UNKNOWN_DEVICES": env.get(
+            "LOGIN_LIMIT_PER_ACCOUNT_UNKNOWN_DEVICES",
+            "20 per 15 minutes; 40 per hour; 100 per day",
+        ),
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
         # Candidate links are derived with this key (default: derived from SECRET_KEY). Changing
         # it invalidates every outstanding link.
