@@ -108,6 +108,9 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),
         "JOB_DEFAULT_TIMEOUT": int(env.get("JOB_DEFAULT_TIMEOUT", "600")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_FORM_BYTES", str(16 * 1024 * 1024))),
+        # A question's video: the one limit the form states, the upload route accepts (above
+        # MAX_FORM_BYTES) and the service enforces.
+        "PROMPT_VIDEO_MAX_BYTES": int(env.get("PROMPT_VIDEO_MAX_BYTES", str(100 * 1024 * 1024))),
     }
 
 

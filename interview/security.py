@@ -179,9 +179,41 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def install_id_converter(app: Flask) -> None:
-    """Make ``<int:...>`` the bounded id converter; call before any blueprint is registered."""
+# What a multipart form adds around its file (boundaries, headers, the other fields).
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+def body_limit(config_key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let a view accept a request body up to the setting ``config_key`` (plus a form's
+    overhead) instead of the app-wide ``MAX_CONTENT_LENGTH``: e.g. question videos. The limit
+    is applied before anything reads the body (CSRF checks read the form), and Werkzeug spools
+    files past 500 KB to a temporary file, so a large upload is streamed to disk, not memory."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.body_limit_key = config_key  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def request_body_limit() -> int | None:
+    """The setting that limits this request's body, if its view has its own (``body_limit``)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    key = getattr(view, "body_limit_key", None)
+    return current_app.config[key] if key else None
+
+
+def _apply_body_limit() -> None:
+    limit = request_body_limit()
+    if limit is not None:
+        request.max_content_length = limit + FORM_OVERHEAD_BYTES
+
+
+def install_request_rules(app: Flask) -> None:
+    """Rules that must come before any blueprint or extension: ``<int:...>`` is the bounded id
+    converter, and a view's own body limit applies before CSRF protection parses the form."""
     app.url_map.converters["int"] = IdConverter
+    app.before_request(_apply_body_limit)
 
 
 def register(app: Flask) -> None:

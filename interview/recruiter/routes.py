@@ -22,7 +22,13 @@ from ..extensions import db
 from ..forms import ConfirmForm
 from ..models import InvitationStatus, Role, Screening, utcnow
 from ..review import services as reviewing
-from ..security import ALL_STAFF, candidate_scope, get_in_org_or_404, roles_required
+from ..security import (
+    ALL_STAFF,
+    body_limit,
+    candidate_scope,
+    get_in_org_or_404,
+    roles_required,
+)
 from . import imports, services
 from .forms import (
     AccommodationsForm,
@@ -227,6 +233,7 @@ def duplicate_screening(screening_id: int):
 
 @bp.route("/<int:screening_id>/questions", methods=["POST"])
 @roles_required(*MANAGERS)
+@body_limit("PROMPT_VIDEO_MAX_BYTES")
 def add_question(screening_id: int):
     screening = get_in_org_or_404(Screening, screening_id)
     form = QuestionForm()
@@ -252,6 +259,7 @@ def add_question(screening_id: int):
 
 @bp.route("/<int:screening_id>/questions/<int:question_id>", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
+@body_limit("PROMPT_VIDEO_MAX_BYTES")
 def edit_question(screening_id: int, question_id: int):
     screening = get_in_org_or_404(Screening, screening_id)
     question = _question(screening, question_id)

@@ -575,8 +575,18 @@ def send_due_reminders(now: datetime | None = None) -> dict[str, int]:
 
 # --- prompt videos ---------------------------------------------------------------------------
 
-PROMPT_VIDEO_MAX_BYTES = 100 * 1024 * 1024
 PROMPT_VIDEO_MAX_SECONDS = 300
+
+
+def megabytes(size: int) -> str:
+    """A byte limit as people read it: "100 MB"."""
+    return f"{size / (1024 * 1024):g} MB"
+
+
+def prompt_video_limit() -> int:
+    return current_app.config["PROMPT_VIDEO_MAX_BYTES"]
+
+
 # What every current browser plays natively, by container.
 _PLAYABLE = {probe.MOV: ("h264",), probe.MATROSKA: ("vp8", "vp9", "av1")}
 
@@ -587,12 +597,13 @@ def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
     Interviews already started keep the video they were given; a replaced video is deleted
     only when no interview refers to it.
     """
+    limit = prompt_video_limit()
     with tempfile.NamedTemporaryFile(prefix="prompt-", suffix=".upload") as staged:
         size = 0
         for block in iter(lambda: upload.read(1024 * 1024), b""):
             size += len(block)
-            if size > PROMPT_VIDEO_MAX_BYTES:
-                raise RecruitingError("The video is larger than 100 MB.")
+            if size > limit:
+                raise RecruitingError(f"The video is larger than {megabytes(limit)}.")
             staged.write(block)
         staged.flush()
         try:

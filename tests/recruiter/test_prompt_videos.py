@@ -142,3 +142,38 @@ def test_resaving_a_question_keeps_its_video_when_no_file_is_chosen(
     db.session.expire_all()
     assert question.prompt == "Reworded"
     assert question.prompt_video is not None and question.prompt_video.id == asset_id
+
+
+def test_question_videos_have_one_limit_stated_and_enforced(app, org, recruiter):
+    """The question-video limit is one setting: the form states it, the route accepts bodies up
+    to it although the app-wide form limit is lower (a 17 MB video used to get a bare 413
+    under the "up to 100 MB" the form promised), and past it a page says the limit."""
+    assert app.config["PROMPT_VIDEO_MAX_BYTES"] == 100 * 2**20
+    assert app.config["MAX_CONTENT_LENGTH"] == 16 * 2**20
+    # Smaller figures, same rule, so the test moves kilobytes rather than hundreds of MB.
+    app.config.update(MAX_CONTENT_LENGTH=64 * 2**10, PROMPT_VIDEO_MAX_BYTES=256 * 2**10)
+    question = org.screening.scored_questions[0]
+    url = f"/screenings/{org.screening.id}/questions/{question.id}"
+    assert "up to 5 minutes and 0.25 MB" in recruiter.get(url).get_data(as_text=True)
+    within = _edit(
+        recruiter,
+        org.screening,
+        question,
+        {"prompt_video": (io.BytesIO(b"\0" * 200 * 2**10), "a.mp4")},
+    )
+    assert within.status_code == 200  # past the form limit, within the video's: it was read
+    assert "That file cannot be used: not a video file." in within.get_data(as_text=True)
+    beyond = _edit(
+        recruiter,
+        org.screening,
+        question,
+        {"prompt_video": (io.BytesIO(b"\0" * 450 * 2**10), "b.mp4")},
+    )
+    assert beyond.status_code == 413
+    page = beyond.get_data(as_text=True)
+    assert "larger than this form accepts (at most 0.25 MB)" in page and "Nothing was saved" in page
+    other = recruiter.post(
+        f"/screenings/{org.screening.id}/invitations",
+        data={"name": "x" * 200 * 2**10, "csrf_token": csrf_token(recruiter, "/")},
+    )
+    assert other.status_code == 413  # every other form keeps the app-wide limit
