@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
+from .reports.figures import flag_text
+
 
 def deadline(value: datetime | None) -> str:
     """'Tuesday 1 December 2026, 17:00 UTC': unambiguous in any country."""
@@ -53,3 +55,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["deadline"] = deadline
     app.jinja_env.filters["short_datetime"] = short_datetime
     app.jinja_env.filters["duration"] = duration
+    # Quality flags in words (one table for pages and reports: reports.figures).
+    app.jinja_env.filters["flag_text"] = flag_text
