@@ -91,14 +91,34 @@ def _invitation(screening: Screening, invitation_id: int):
     return invitation
 
 
-def _apply_video(question, form: QuestionForm) -> None:
-    if form.remove_video.data:
-        services.remove_prompt_video(question)
-    # A form filled from the question holds its stored video (a MediaAsset) until a file is
-    # chosen: only a real, named upload replaces it; an empty file field keeps the video.
+def _staged_video(form: QuestionForm):
+    """The chosen video, checked and stored (not yet attached), or None when none was chosen.
+
+    Called before the question changes, so a refused video leaves the question as it was.
+    A form filled from the question holds its stored video (a MediaAsset) until a file is
+    chosen: only a real, named upload counts; an empty file field keeps the video.
+    """
     upload = form.prompt_video.data
     if isinstance(upload, FileStorage) and upload.filename:
-        services.set_prompt_video(question, upload.stream)
+        return services.store_prompt_video(current_user.org_id, upload.stream)
+    return None
+
+
+def _save_question(form: QuestionForm, change):
+    """Check the video, apply ``change`` (returns the question), then attach or remove the
+    video; a refusal anywhere leaves no stored file behind."""
+    video = _staged_video(form)
+    try:
+        question = change()
+    except services.RecruitingError:
+        if video is not None:
+            services.discard_prompt_video(video)
+        raise
+    if form.remove_video.data:
+        services.remove_prompt_video(question)
+    if video is not None:
+        services.attach_prompt_video(question, video)
+    return question
 
 
 def _to_overview(screening: Screening, anchor: str = ""):
@@ -239,8 +259,9 @@ def add_question(screening_id: int):
     form = QuestionForm()
     if form.validate_on_submit():
         try:
-            question = services.add_question(screening, **_data(form, QUESTION_FIELDS))
-            _apply_video(question, form)
+            _save_question(
+                form, lambda: services.add_question(screening, **_data(form, QUESTION_FIELDS))
+            )
         except services.RecruitingError as error:
             flash(str(error), "danger")
         else:
@@ -266,8 +287,9 @@ def edit_question(screening_id: int, question_id: int):
     form = QuestionForm(obj=question)
     if form.validate_on_submit():
         try:
-            services.update_question(question, **_data(form, QUESTION_FIELDS))
-            _apply_video(question, form)
+            _save_question(
+                form, lambda: services.update_question(question, **_data(form, QUESTION_FIELDS))
+            )
         except services.RecruitingError as error:
             flash(str(error), "danger")
         else:

@@ -179,7 +179,7 @@ def add_question(screening: Screening, **fields) -> Question:
     return question
 
 
-def update_question(question: Question, **fields) -> None:
+def update_question(question: Question, **fields) -> Question:
     screening = question.screening
     _check_question(
         screening,
@@ -192,6 +192,7 @@ def update_question(question: Question, **fields) -> None:
     _renumber(screening)
     audit.record("question.updated", screening, question_id=question.id)
     db.session.commit()
+    return question
 
 
 def delete_question(question: Question) -> None:
@@ -591,11 +592,11 @@ def prompt_video_limit() -> int:
 _PLAYABLE = {probe.MOV: ("h264",), probe.MATROSKA: ("vp8", "vp9", "av1")}
 
 
-def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
-    """Attach a short video of the question being asked (MP4/H.264 or WebM/VP8/VP9).
+def store_prompt_video(org_id: int, upload: BinaryIO) -> MediaAsset:
+    """Check a question video (MP4/H.264 or WebM/VP8/VP9, within the size and length limits)
+    and put it in storage; the asset is not yet added to the session or tied to a question.
 
-    Interviews already started keep the video they were given; a replaced video is deleted
-    only when no interview refers to it.
+    Raises RecruitingError before anything is stored, so a refused video changes nothing.
     """
     limit = prompt_video_limit()
     with tempfile.NamedTemporaryFile(prefix="prompt-", suffix=".upload") as staged:
@@ -616,11 +617,10 @@ def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
             raise RecruitingError("Keep the question video under 5 minutes.")
         content_type = "video/mp4" if info.container == probe.MOV else "video/webm"
         suffix = ".mp4" if info.container == probe.MOV else ".webm"
-        key = f"orgs/{question.screening.org_id}/questions/{secrets.token_hex(16)}{suffix}"
+        key = f"orgs/{org_id}/questions/{secrets.token_hex(16)}{suffix}"
         get_storage().save_file(key, staged.name)
-    asset = MediaAsset(
-        org_id=question.screening.org_id,
-        question_id=question.id,
+    return MediaAsset(
+        org_id=org_id,
         kind=AssetKind.PROMPT_VIDEO,
         storage_key=key,
         content_type=content_type,
@@ -631,6 +631,17 @@ def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
         video_codec=info.video.codec,
         audio_codec=info.audio.codec if info.audio else None,
     )
+
+
+def discard_prompt_video(asset: MediaAsset) -> None:
+    """Delete the file of a stored video that was never attached (its question was refused)."""
+    get_storage().delete(asset.storage_key)
+
+
+def attach_prompt_video(question: Question, asset: MediaAsset) -> MediaAsset:
+    """Make a stored video the question's. Interviews already started keep the video they were
+    given; a replaced video is deleted only when no interview refers to it."""
+    asset.question_id = question.id
     db.session.add(asset)
     db.session.flush()
     old = question.prompt_video
@@ -640,6 +651,11 @@ def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
     if old is not None:
         _delete_if_unused(old)
     return asset
+
+
+def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
+    """Check, store and attach a video of the question being asked (RecruitingError if not)."""
+    return attach_prompt_video(question, store_prompt_video(question.screening.org_id, upload))
 
 
 def _copy_prompt_video(asset: MediaAsset, question: Question) -> MediaAsset:

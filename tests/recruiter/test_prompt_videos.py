@@ -177,3 +177,35 @@ def test_question_videos_have_one_limit_stated_and_enforced(app, org, recruiter)
         data={"name": "x" * 200 * 2**10, "csrf_token": csrf_token(recruiter, "/")},
     )
     assert other.status_code == 413  # every other form keeps the app-wide limit
+
+
+def test_a_refused_video_changes_nothing(org, recruiter):
+    """A new question whose video is refused is not created (it used to be, without its
+    video); an edit whose video is refused keeps the question's text as it was."""
+    screening = org.screening
+    before = len(screening.questions)
+    response = recruiter.post(
+        f"/screenings/{screening.id}/questions",
+        data={
+            "prompt": "A new one",
+            "think_seconds": 10,
+            "answer_seconds": 30,
+            "max_retakes": 0,
+            "prompt_video": (io.BytesIO(b"<html>not a video</html>" * 50), "x.mp4"),
+            "csrf_token": csrf_token(recruiter, "/"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert "That file cannot be used: not a video file." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert len(screening.questions) == before
+    question = screening.scored_questions[0]
+    prompt = question.prompt
+    _edit(
+        recruiter,
+        screening,
+        question,
+        {"prompt": "Changed", "prompt_video": (io.BytesIO(b"not a video" * 50), "y.mp4")},
+    )
+    db.session.expire_all()
+    assert question.prompt == prompt and question.prompt_video is None
