@@ -135,6 +135,7 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "assignment_id": _fresh_assignment,
     "report_id": _fresh_report,
     "import_id": _import,
+    "org_id": lambda o: o.org.id,
 }
 
 

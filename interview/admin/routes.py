@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..branding import services as branding
 from ..forms import ConfirmForm
 from ..models import Role, User
 from ..security import get_in_org_or_404, roles_required
 from . import services
-from .forms import UserCreateForm, UserEditForm
+from .forms import OrganizationForm, UserCreateForm, UserEditForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -75,3 +76,35 @@ def reset_password(user_id: int):
         return redirect(url_for("admin.edit_user", user_id=user.id))
     password = services.reset_password(user)
     return render_template("admin/password_shown.html", user=user, password=password)
+
+
+@bp.route("/organization", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def organization():
+    """The organisation's own settings."""
+    org = current_user.organization
+    form = OrganizationForm(obj=None if request.method == "POST" else org)
+    if form.validate_on_submit():
+        upload = form.logo.data
+        logo = None
+        if upload and upload.filename:
+            with upload.stream as stream:  # a spooled temporary file for large uploads
+                logo = stream.read(branding.LOGO_MAX_BYTES + 1)  # one more: "too large"
+        try:
+            # Branding first: a refused colour or logo changes nothing at all.
+            branding.update(
+                org,
+                colour=form.brand_color.data,
+                sender_name=form.sender_name.data,
+                logo=logo,
+                remove_logo=form.remove_logo.data,
+            )
+            services.update_organization(org, timezone=form.timezone.data)
+        except services.AccountError as error:
+            form.timezone.errors.append(str(error))
+        except branding.BrandingError as error:
+            getattr(form, error.field).errors.append(str(error))
+        else:
+            flash("Organisation settings saved.", "success")
+            return redirect(url_for("admin.organization"))
+    return render_template("admin/organization.html", form=form, org=org)

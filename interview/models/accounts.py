@@ -39,6 +39,13 @@ class Organization(TimestampMixin, db.Model):
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     # Days a finished interview's media is kept before the retention sweep deletes it.
     retention_days: Mapped[int] = mapped_column(default=365)
+    # IANA zone staff see times in unless they choose their own, and emails state.
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
+    # Branding on candidates' pages and emails (interview/branding): an accent colour that
+    # white text stays readable on, a logo in storage, the name emails come from.
+    brand_color: Mapped[str | None] = mapped_column(sa.String(7))
+    logo_key: Mapped[str | None] = mapped_column(sa.String(300))
+    sender_name: Mapped[str | None] = mapped_column(sa.String(100))
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
 
@@ -60,6 +67,8 @@ class User(UserMixin, TimestampMixin, db.Model):
         sa.String(64), default=lambda: secrets.token_urlsafe(32)
     )
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The IANA zone this person sees times in; None: the organisation's.
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
 
     organization: Mapped[Organization] = relationship(back_populates="users")
 
