@@ -14,7 +14,7 @@ from .candidates import (
 )
 from .imports import ImportStatus, InvitationImport
 from .jobs import JobRun, JobStatus
-from .media import AssetKind, MediaAsset
+from .media import AssetKind, MediaAsset, UploadChunk
 from .reports import PageSize, Report, ReportKind, ReportStatus
 from .reviews import (
     Comment,
@@ -61,6 +61,7 @@ __all__ = [
     "Take",
     "TakeStatus",
     "UTCDateTime",
+    "UploadChunk",
     "User",
     "utcnow",
 ]

@@ -1,7 +1,7 @@
 """invitation imports: CSV files invited by a job
 
 Revision ID: b63081f823b6
-Revises: 0c84b0cb0429
+Revises: abaa9465bc27
 Create Date: 2026-11-30 13:12:17.015070
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b63081f823b6'
-down_revision = '0c84b0cb0429'
+down_revision = 'abaa9465bc27'
 branch_labels = None
 depends_on = None
 
