@@ -5,12 +5,14 @@ from __future__ import annotations
 from contextlib import suppress
 
 import sqlalchemy as sa
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from .extensions import db, login_manager
+from .security import request_body_limit
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
@@ -62,6 +64,14 @@ def _render(error: HTTPException):
         )
     elif getattr(error, "explicit_message", None):
         text = error.explicit_message  # set by views that raise with a message for the person
+    elif code == 413:
+        limit = request_body_limit() or current_app.config.get("MAX_CONTENT_LENGTH")
+        if limit:
+            text = gettext(
+                "What you sent is larger than this form accepts (at most %(size)s MB). "
+                "Nothing was saved: go back and choose a smaller file.",
+                size=f"{limit / 2**20:g}",
+            )
     if _wants_json():
         return jsonify(error=str(title), message=str(text)), code
     template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"

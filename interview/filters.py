@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import get_locale, gettext
 from markupsafe import Markup, escape
 
+from .reports.figures import flag_text
 from .timezones import display_zone, zone, zone_label
 
 
@@ -122,3 +123,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["short_datetime"] = short_datetime
     app.jinja_env.filters["duration"] = duration
+    # Quality flags in words (one table for pages and reports: reports.figures).
+    app.jinja_env.filters["flag_text"] = flag_text

@@ -30,7 +30,7 @@ from .models import JobRun, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("media", "emails", "reports")
+QUEUES = ("media", "emails", "reports", "imports")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ JOBS: dict[str, JobSpec] = {
     # A 200-candidate screening report renders in seconds; the timeout leaves room for big ones.
     # Two retries cover a storage hiccup; a template or data error fails the same way each time.
     "reports.render": JobSpec("reports", "interview.reports.jobs.render_report", 300, (10, 60)),
+    # A CSV of candidates (at most CSV_MAX_ROWS rows), invited in batches that each commit.
+    "invitations.import": JobSpec("imports", "interview.recruiter.imports.run_import", 900),
 }
 
 
@@ -121,6 +123,25 @@ def enqueue(name: str, *ids: int, timeout: int | None = None) -> JobRun:
     db.session.add(run)
     _push(run, spec, timeout)
     return run
+
+
+def enqueue_all(name: str, ids: list[tuple[int, ...]]) -> list[JobRun]:
+    """Record one run of ``name`` per id tuple and commit them in ONE transaction with whatever
+    the caller has pending (e.g. the invitations they email), then queue each.
+
+    Rows and their jobs are committed together, so a process killed in between leaves runs
+    that ``reconcile`` sends, never rows whose job was forgotten. Commits even when ``ids`` is
+    empty.
+    """
+    spec = JOBS.get(name)
+    if spec is None:
+        raise EnqueueError(f"unknown job {name!r}")
+    runs = [JobRun(id=uuid.uuid4().hex, name=name, queue=spec.queue, args=list(i)) for i in ids]
+    db.session.add_all(runs)
+    db.session.commit()
+    for run in runs:
+        _push(run, spec, None)
+    return runs
 
 
 def current_job_id() -> str | None:

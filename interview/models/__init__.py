@@ -12,6 +12,7 @@ from .candidates import (
     Take,
     TakeStatus,
 )
+from .imports import ImportStatus, InvitationImport
 from .jobs import JobRun, JobStatus
 from .media import AssetKind, MediaAsset, UploadChunk
 from .reports import PageSize, Report, ReportKind, ReportStatus
@@ -33,7 +34,9 @@ __all__ = [
     "Criterion",
     "Decision",
     "EmailStatus",
+    "ImportStatus",
     "InterviewQuestion",
+    "InvitationImport",
     "Invitation",
     "InvitationStatus",
     "JobRun",

@@ -435,10 +435,13 @@ function showReview(q, takeId) {
   retake.hidden = left <= 0;
   retake.textContent = ngettext("Retake (%(num)s retake left)", "Retake (%(num)s retakes left)", left);
   const failed = $("q-failed");
-  failed.hidden = !(take.status === "failed" && take.failure_reason);
+  const incomplete = (take.flags || []).includes("incomplete");
+  failed.hidden = !((take.status === "failed" && take.failure_reason) || incomplete);
   failed.textContent = take.failure_reason
     ? _("This recording cannot be used: %(reason)s.", { reason: take.failure_message || take.failure_reason })
-    : "";
+    : incomplete
+      ? _("This recording stops earlier than it should: part of it did not reach us. Watch it; if something is missing, retake it.")
+      : "";
   const saveStatus = $("q-save");
 
   const apply = (snap) => {
