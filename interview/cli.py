@@ -13,9 +13,12 @@ from flask.cli import AppGroup
 
 from . import demo, jobs
 from .admin import services as accounts
+from .candidate import uploads
 from .extensions import db
 from .media import services as media
 from .models import Organization, Role
+from .privacy import retention
+from .privacy.cli import privacy_cli
 from .recruiter import services as recruiting
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
@@ -85,10 +88,16 @@ def reconcile_command(stale_minutes: int) -> None:
 
 
 def run_periodic_tasks() -> dict[str, int]:
-    """One pass of the periodic work: due reminders, expiries, lost jobs."""
+    """One pass of the periodic work: due reminders, expiries, lost jobs, recordings left
+    open after their deadline, and the daily privacy sweep (queued on ``privacy``)."""
     sent = recruiting.send_due_reminders()
     sent["requeued_jobs"] = len(jobs.reconcile())
     sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
+    sent["closed_recordings"] = uploads.close_stuck_recordings()
+    sent["privacy_sweeps"] = 0
+    if retention.sweep_is_due():
+        jobs.enqueue(retention.SWEEP_JOB)
+        sent["privacy_sweeps"] = 1
     return sent
 
 
@@ -123,5 +132,6 @@ def scheduler_command(interval: int) -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(privacy_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)

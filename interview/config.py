@@ -95,6 +95,16 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "MAX_TAKE_BYTES": int(env.get("MAX_TAKE_BYTES", str(600 * 1024 * 1024))),
         "UPLOAD_STAGING_DIR": env.get("UPLOAD_STAGING_DIR") or str(instance / "uploads"),
         "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),
+        # Privacy: the retention sweep runs this often (the scheduler queues it on `privacy`);
+        # a candidate's deletion request waits this long for an admin's legal hold (0: the next
+        # sweep) and is carried out within the legal window at the latest.
+        "PRIVACY_SWEEP_HOURS": int(env.get("PRIVACY_SWEEP_HOURS", "24")),
+        "DELETION_DELAY_HOURS": int(env.get("DELETION_DELAY_HOURS", "0")),
+        "DELETION_WINDOW_DAYS": int(env.get("DELETION_WINDOW_DAYS", "30")),
+        # Leftovers: work folders of killed workers and unreferenced storage objects older
+        # than these are removed.
+        "WORK_FOLDER_MAX_AGE_HOURS": int(env.get("WORK_FOLDER_MAX_AGE_HOURS", "24")),
+        "ORPHAN_GRACE_MINUTES": int(env.get("ORPHAN_GRACE_MINUTES", "60")),
         "JOB_DEFAULT_TIMEOUT": int(env.get("JOB_DEFAULT_TIMEOUT", "600")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_FORM_BYTES", str(16 * 1024 * 1024))),
     }

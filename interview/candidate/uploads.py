@@ -12,18 +12,24 @@ import base64
 import binascii
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import sqlalchemy as sa
 from flask import current_app
 from werkzeug.exceptions import ClientDisconnected
 
 from .. import audit
 from ..extensions import db
 from ..media import services as media
-from ..models import Take, TakeStatus, utcnow
+from ..models import InterviewQuestion, Invitation, Response, Take, TakeStatus, utcnow
+from ..privacy import catalogue
+from ..privacy import services as privacy
+from ..privacy.services import StoredFile
+from .services import finish_grace
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-defer-length,termination"
@@ -71,7 +77,67 @@ def parse_length(value: str | None, name: str) -> int | None:
 
 
 def staging_path(take: Take) -> Path:
-    return Path(current_app.config["UPLOAD_STAGING_DIR"]) / f"take-{take.id}.part"
+    return _staging_file(take.id)
+
+
+def _staging_file(take_id: int) -> Path:
+    return Path(current_app.config["UPLOAD_STAGING_DIR"]) / f"take-{take_id}.part"
+
+
+def staged_files(invitation_ids: Sequence[int]) -> list[StoredFile]:
+    """Partial uploads of these candidates (the privacy purge deletes them). The one place
+    that knows where staged bytes live, besides ``staging_path``."""
+    found = []
+    for take_id in catalogue.take_ids(invitation_ids):
+        path = _staging_file(take_id)
+        if path.exists():
+            found.append(StoredFile("path", str(path)))
+    return found
+
+
+privacy.register("upload staging", files=staged_files)
+
+
+def close_stuck_recordings(now: datetime | None = None) -> int:
+    """Close takes still ``recording`` after their interview's deadline plus the finish grace.
+
+    Nothing recorded is lost: bytes that arrived are filed as the answer (processed like any
+    other; the question's kept answer if it has none); a take with no bytes is failed.
+    """
+    now = now or utcnow()
+    stuck = db.session.scalars(
+        sa.select(Take)
+        .join(InterviewQuestion, InterviewQuestion.id == Take.question_id)
+        .join(Invitation, Invitation.id == InterviewQuestion.invitation_id)
+        .where(
+            Take.status == TakeStatus.RECORDING,
+            Invitation.expires_at < now - finish_grace(),
+            Invitation.deleted_at.is_(None),
+        )
+    ).all()
+    closed = 0
+    for take in stuck:
+        with _locked(take):
+            db.session.refresh(take)
+            if take.status != TakeStatus.RECORDING:
+                continue
+            path = staging_path(take)
+            if take.bytes_received > 0 and path.stat().st_size >= take.bytes_received:
+                os.truncate(path, take.bytes_received)  # only acknowledged bytes count
+                take.upload_length = take.bytes_received
+                take.flags = [*(take.flags or []), "closed_after_deadline"]
+                question = take.question
+                if question.response is None and not question.is_practice:
+                    db.session.add(Response(question_id=question.id, take_id=take.id))
+                _complete(take)  # commits
+            else:
+                take.status = TakeStatus.FAILED
+                take.failure_reason = "the recording never arrived"
+                take.finished_at = now
+                db.session.commit()
+                path.unlink(missing_ok=True)
+        closed += 1
+    return closed
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from .candidates import (
 )
 from .jobs import JobRun, JobStatus
 from .media import AssetKind, MediaAsset
+from .privacy import DataRequest, DataRequestKind, DataRequestStatus, PurgeItem
 from .reports import PageSize, Report, ReportKind, ReportStatus
 from .reviews import (
     Comment,
@@ -32,6 +33,9 @@ __all__ = [
     "Comment",
     "Criterion",
     "Decision",
+    "DataRequest",
+    "DataRequestKind",
+    "DataRequestStatus",
     "EmailStatus",
     "InterviewQuestion",
     "Invitation",
@@ -41,6 +45,7 @@ __all__ = [
     "MediaAsset",
     "Organization",
     "PageSize",
+    "PurgeItem",
     "Question",
     "Recommendation",
     "Report",

@@ -1,0 +1,78 @@
+"""Leftovers: storage objects no row references (orphans) and work folders of killed workers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..media.storage import get_storage
+from ..models import PurgeItem
+from . import services
+
+# Work folders that jobs create with tempfile (media processing, S3 local copies).
+WORK_FOLDER = re.compile(r"^(take-\d+-|s3-copy-)")
+
+
+@dataclass
+class Orphan:
+    key: str
+    age_seconds: float
+
+
+def orphans(now: float | None = None) -> list[Orphan]:
+    """Stored objects that no row references and no tombstone lists, older than the grace
+    (a file is saved just before its row commits, so a young one may still be claimed)."""
+    now = now or time.time()
+    grace = current_app.config["ORPHAN_GRACE_MINUTES"] * 60
+    referenced = services.referenced_keys()
+    referenced.update(
+        db.session.scalars(sa.select(PurgeItem.location).where(PurgeItem.kind == "storage"))
+    )
+    found = []
+    for key, modified in get_storage().list_keys(""):
+        if key not in referenced and now - modified >= grace:
+            found.append(Orphan(key, now - modified))
+    return sorted(found, key=lambda o: o.key)
+
+
+def delete_orphans(found: list[Orphan]) -> int:
+    storage = get_storage()
+    keys = [o.key for o in found]
+    if hasattr(storage, "delete_many"):
+        storage.delete_many(keys)
+    else:
+        for key in keys:
+            storage.delete(key)
+    return len(keys)
+
+
+def stale_work_folders(now: float | None = None) -> list[Path]:
+    """Folders that jobs create under the temporary directory, untouched for a day: their
+    worker was killed (a live job removes its own)."""
+    now = now or time.time()
+    limit = current_app.config["WORK_FOLDER_MAX_AGE_HOURS"] * 3600
+    found = []
+    for path in Path(tempfile.gettempdir()).iterdir():
+        if WORK_FOLDER.match(path.name) and path.is_dir() and not path.is_symlink():
+            try:
+                if now - path.stat().st_mtime >= limit:
+                    found.append(path)
+            except FileNotFoundError:
+                continue  # removed meanwhile by its job
+    return found
+
+
+def remove_work_folders(now: float | None = None) -> int:
+    removed = 0
+    for path in stale_work_folders(now):
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
