@@ -39,11 +39,11 @@ def _kept_answers(invitation: Invitation):
 
 
 def build_zip(invitation: Invitation) -> IO[bytes]:
-    """The ZIP in a temporary file (spooled: small ones stay in memory), rewound."""
+    """The ZIP in an anonymous temporary file (never in memory: answers can be large), rewound."""
     org = invitation.screening.organization
     options = options_for(org)
     sections = services.export_sections(invitation, options)
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (returned)
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (returned; removed when closed)
     storage = get_storage()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         number = 0

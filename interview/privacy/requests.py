@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from .. import audit, tokens
 from ..extensions import db
@@ -41,33 +41,40 @@ def data_token(invitation: Invitation) -> str | None:
 
     Derived like the interview link (HMAC of the id and a random nonce; only the nonce and
     the token's hash are stored), with its own purpose, so it works after the interview link
-    expired. Created with a conditional UPDATE: two pages racing get the same token.
+    expired. Created with a conditional UPDATE: two pages racing get the same token. If the
+    server key changed since (the old link is dead anyway), a new one is issued.
     """
     if invitation.deleted_at is not None:
         return None
-    if invitation.data_token_nonce is None:
-        nonce = tokens.new_nonce()
-        token = tokens.data_link_token(_key(), invitation.id, nonce)
-        db.session.execute(
-            sa.update(Invitation)
-            .where(Invitation.id == invitation.id, Invitation.data_token_nonce.is_(None))
-            .values(data_token_nonce=nonce, data_token_hash=tokens.token_hash(token))
-            .execution_options(synchronize_session=False)
+    if invitation.data_token_nonce is not None:
+        token = tokens.data_link_token(_key(), invitation.id, invitation.data_token_nonce)
+        if tokens.token_hash(token) == invitation.data_token_hash:
+            return token
+    nonce = tokens.new_nonce()
+    token = tokens.data_link_token(_key(), invitation.id, nonce)
+    db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.data_token_nonce.is_(None)
+            if invitation.data_token_nonce is None
+            else Invitation.data_token_nonce == invitation.data_token_nonce,
         )
-        db.session.commit()
-        db.session.refresh(invitation)
+        .values(data_token_nonce=nonce, data_token_hash=tokens.token_hash(token))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(invitation)
     return tokens.data_link_token(_key(), invitation.id, invitation.data_token_nonce)
 
 
 def data_link(invitation: Invitation, *, external: bool = False) -> str | None:
+    """The path of the candidate's data link (or the full URL, for emails)."""
     token = data_token(invitation)
     if token is None:
         return None
-    if external:
-        return current_app.config["BASE_URL"].rstrip("/") + url_for(
-            "privacy.my_data", data_token=token
-        )
-    return url_for("privacy.my_data", data_token=token)
+    path = f"/my-data/{token}"
+    return current_app.config["BASE_URL"].rstrip("/") + path if external else path
 
 
 def resolve_data_token(token: str) -> Invitation | None:

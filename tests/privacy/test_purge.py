@@ -78,9 +78,7 @@ def test_purge_leaves_nothing_of_the_candidate_anywhere(app, org, sign_in_as, ca
     assert event.object_id == gone.id and event.actor_id == org.users[Role.ADMIN].id
     assert event.details["reason"] == "test"
     # Pages show "Deleted candidate".
-    page = sign_in_as(Role.RECRUITER).get(
-        f"/screenings/{org.screening.id}/invitations/{gone.id}"
-    )
+    page = sign_in_as(Role.RECRUITER).get(f"/screenings/{org.screening.id}/invitations/{gone.id}")
     assert page.status_code == 200 and "Deleted candidate" in page.get_data(as_text=True)
     # A second purge is a no-op.
     assert purge.purge([gone.id], reason="again").purged == []
