@@ -101,6 +101,8 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "PRIVACY_SWEEP_HOURS": int(env.get("PRIVACY_SWEEP_HOURS", "24")),
         "DELETION_DELAY_HOURS": int(env.get("DELETION_DELAY_HOURS", "0")),
         "DELETION_WINDOW_DAYS": int(env.get("DELETION_WINDOW_DAYS", "30")),
+        # Candidates per purge transaction: 10,000 due never hold one transaction.
+        "PRIVACY_PURGE_BATCH": int(env.get("PRIVACY_PURGE_BATCH", "200")),
         # Leftovers: work folders of killed workers and unreferenced storage objects older
         # than these are removed.
         "WORK_FOLDER_MAX_AGE_HOURS": int(env.get("WORK_FOLDER_MAX_AGE_HOURS", "24")),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .. import audit
 from ..extensions import db
@@ -40,7 +41,6 @@ from .services import ErasePolicy, Purged
 
 log = logging.getLogger(__name__)
 
-BATCH = 200  # candidates per transaction: 10,000 never hold one transaction
 DRAIN_BATCH = 500
 
 
@@ -75,7 +75,8 @@ def purge(
     """
     report = PurgeReport()
     drain(report)  # an earlier interrupted purge first
-    for chunk in _chunks(sorted(set(invitation_ids)), BATCH):
+    batch = current_app.config["PRIVACY_PURGE_BATCH"]
+    for chunk in _chunks(sorted(set(invitation_ids)), batch):
         purged = _purge_batch(chunk, reason=reason, actor=actor, source=source)
         report.purged.extend(purged.invitation_ids)
         report.skipped.extend(sorted(set(chunk) - set(purged.invitation_ids)))

@@ -64,8 +64,8 @@ def upgrade():
         batch_op.create_unique_constraint(batch_op.f('uq_invitations_data_token_hash'), ['data_token_hash'])
 
     with op.batch_alter_table('organizations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('keep_anonymous_scores', sa.Boolean(), server_default=sa.text('1'), nullable=False))
-        batch_op.add_column(sa.Column('export_includes_reviews', sa.Boolean(), server_default=sa.text('1'), nullable=False))
+        batch_op.add_column(sa.Column('keep_anonymous_scores', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('export_includes_reviews', sa.Boolean(), server_default=sa.true(), nullable=False))
         batch_op.add_column(sa.Column('privacy_contact', sa.String(length=254), server_default='', nullable=False))
 
     # ### end Alembic commands ###
