@@ -17,9 +17,9 @@ from .candidate.routes import bp as candidate_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
 from .privacy.routes import bp as privacy_bp
-from .recruiter.review_routes import bp as review_bp
 from .recruiter.routes import bp as recruiter_bp
 from .reports.routes import bp as reports_bp
+from .review.routes import bp as review_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
