@@ -8,6 +8,7 @@ code; these are the ones that belong to no area.
 from __future__ import annotations
 
 import email.policy
+import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from email.parser import BytesParser
@@ -118,10 +119,14 @@ def _answer_files(invitation_ids: Sequence[int]) -> list[StoredFile]:
             sa.select(MediaAsset.storage_key).where(MediaAsset.take_id.in_(ids))
         )
     ]
-    # Work folders of a media worker killed while it processed one of these answers.
-    tmp = Path(tempfile.gettempdir())
-    for take_id in ids:
-        found.extend(StoredFile("path", str(p)) for p in tmp.glob(f"take-{take_id}-*"))
+    # Work folders of a media worker killed while it processed one of these answers
+    # (media.services names them take-<id>-<random>); one listing of the folder per batch.
+    wanted = {str(take_id) for take_id in ids}
+    with os.scandir(tempfile.gettempdir()) as entries:
+        for entry in entries:
+            parts = entry.name.split("-", 2)
+            if len(parts) == 3 and parts[0] == "take" and parts[1] in wanted:
+                found.append(StoredFile("path", entry.path))
     return found
 
 
