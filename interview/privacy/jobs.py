@@ -13,12 +13,14 @@ from . import leftovers, requests, retention, settings
 
 
 def sweep() -> str:
-    """The daily sweep: every candidate due for deletion, then killed workers' folders."""
+    """The daily sweep: every candidate due for deletion, then killed workers' folders and
+    superseded report files."""
     result = retention.sweep()
     folders = leftovers.remove_work_folders()
+    reports = leftovers.remove_superseded_reports()
     summary = (
         f"purged={result.purged} skipped={result.skipped} files_deleted={result.files_deleted} "
-        f"files_failed={result.files_failed} work_folders={folders}"
+        f"files_failed={result.files_failed} work_folders={folders} superseded_reports={reports}"
     )
     current_app.logger.info("privacy sweep: %s", summary)
     return summary

@@ -54,6 +54,14 @@ def delete_orphans(found: list[Orphan]) -> int:
     return len(keys)
 
 
+def remove_superseded_reports() -> int:
+    """Report files no report row points at any more (a re-render replaced them and was killed
+    before deleting the old one): removed by the daily sweep. Other orphans are only listed
+    (``flask privacy orphans``) until someone runs it with ``--delete``."""
+    found = [o for o in orphans() if "/reports/" in o.key]
+    return delete_orphans(found) if found else 0
+
+
 def stale_work_folders(now: float | None = None) -> list[Path]:
     """Folders that jobs create under the temporary directory, untouched for a day: their
     worker was killed (a live job removes its own)."""
