@@ -211,8 +211,12 @@ def moto_server(folder: str) -> tuple[subprocess.Popen, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=10_000)
-    parser.add_argument("--s3-candidates", type=int, default=None,
-                        help="fewer for S3 (seeding goes through moto: ~10 ms an object)")
+    parser.add_argument(
+        "--s3-candidates",
+        type=int,
+        default=None,
+        help="fewer for S3 (seeding goes through moto: ~10 ms an object)",
+    )
     parser.add_argument("--backends", default="local,s3")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
