@@ -45,6 +45,8 @@ class Organization(TimestampMixin, db.Model):
     export_includes_reviews: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Who candidates write to about their data (an email address or a sentence).
     privacy_contact: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
+    # IANA zone staff see times in unless they choose their own, and emails state.
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
 
@@ -66,6 +68,8 @@ class User(UserMixin, TimestampMixin, db.Model):
         sa.String(64), default=lambda: secrets.token_urlsafe(32)
     )
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The IANA zone this person sees times in; None: the organisation's.
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
 
     organization: Mapped[Organization] = relationship(back_populates="users")
 

@@ -1,7 +1,7 @@
 """privacy: data requests, purge tombstones, data links, retention settings
 
 Revision ID: e185b848011b
-Revises: e177b8ff0066
+Revises: 64309d1fff4b
 Create Date: 2026-11-30 12:56:59.184321
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e185b848011b'
-down_revision = 'e177b8ff0066'
+down_revision = '64309d1fff4b'
 branch_labels = None
 depends_on = None
 
