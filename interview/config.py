@@ -94,6 +94,9 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "FINISH_GRACE_MINUTES": int(env.get("FINISH_GRACE_MINUTES", "60")),
         "MAX_TAKE_BYTES": int(env.get("MAX_TAKE_BYTES", str(600 * 1024 * 1024))),
         "UPLOAD_STAGING_DIR": env.get("UPLOAD_STAGING_DIR") or str(instance / "uploads"),
+        # Work folders of media jobs (take-<id>-<random>): the app's own, so a purge or the
+        # leftovers sweep never touches another program's temporary files.
+        "WORK_DIR": env.get("WORK_DIR") or str(instance / "work"),
         "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),
         # Privacy: the retention sweep runs this often (the scheduler queues it on `privacy`);
         # a candidate's deletion request waits this long for an admin's legal hold (0: the next
@@ -122,4 +125,5 @@ def test_overrides(instance_path: str) -> dict[str, Any]:
         "MEDIA_ROOT": str(Path(instance_path) / "media"),
         "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
         "UPLOAD_STAGING_DIR": str(Path(instance_path) / "uploads"),
+        "WORK_DIR": str(Path(instance_path) / "work"),
     }

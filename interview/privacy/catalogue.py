@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email.policy
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from email.parser import BytesParser
 from email.utils import getaddresses
@@ -120,9 +119,12 @@ def _answer_files(invitation_ids: Sequence[int]) -> list[StoredFile]:
         )
     ]
     # Work folders of a media worker killed while it processed one of these answers
-    # (media.services names them take-<id>-<random>); one listing of the folder per batch.
+    # (media.services names them take-<id>-<random> in WORK_DIR); one listing per batch.
     wanted = {str(take_id) for take_id in ids}
-    with os.scandir(tempfile.gettempdir()) as entries:
+    folder = current_app.config["WORK_DIR"]
+    if not os.path.isdir(folder):
+        return found
+    with os.scandir(folder) as entries:
         for entry in entries:
             parts = entry.name.split("-", 2)
             if len(parts) == 3 and parts[0] == "take" and parts[1] in wanted:

@@ -17,8 +17,10 @@ from ..media.storage import get_storage
 from ..models import PurgeItem
 from . import services
 
-# Work folders that jobs create with tempfile (media processing, S3 local copies).
-WORK_FOLDER = re.compile(r"^(take-\d+-|s3-copy-)")
+# Work folders that jobs create: media processing in WORK_DIR, S3 local copies (made by the
+# storage layer, which has no settings) in the system's temporary folder.
+MEDIA_WORK = re.compile(r"^take-\d+-")
+S3_COPY = re.compile(r"^s3-copy-")
 
 
 @dataclass
@@ -63,13 +65,22 @@ def remove_superseded_reports() -> int:
 
 
 def stale_work_folders(now: float | None = None) -> list[Path]:
-    """Folders that jobs create under the temporary directory, untouched for a day: their
-    worker was killed (a live job removes its own)."""
+    """Work folders untouched for a day: their worker was killed (a live job removes its
+    own)."""
     now = now or time.time()
     limit = current_app.config["WORK_FOLDER_MAX_AGE_HOURS"] * 3600
     found = []
-    for path in Path(tempfile.gettempdir()).iterdir():
-        if WORK_FOLDER.match(path.name) and path.is_dir() and not path.is_symlink():
+    places = [(Path(current_app.config["WORK_DIR"]), MEDIA_WORK),
+              (Path(tempfile.gettempdir()), S3_COPY)]  # fmt: skip
+    candidates = [
+        path
+        for folder, pattern in places
+        if folder.is_dir()
+        for path in folder.iterdir()
+        if pattern.match(path.name)
+    ]
+    for path in candidates:
+        if path.is_dir() and not path.is_symlink():
             try:
                 if now - path.stat().st_mtime >= limit:
                     found.append(path)

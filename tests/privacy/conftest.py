@@ -17,6 +17,7 @@ from flask import current_app
 from interview import audit, mail
 from interview.candidate import uploads
 from interview.extensions import db
+from interview.media.services import work_dir
 from interview.media.storage import get_storage
 from interview.models import (
     AssetKind,
@@ -93,7 +94,9 @@ def rich_candidate(o: factories.OrgWithStaff, name: str = NAME, email: str = EMA
     stray.bytes_received = staged.stat().st_size
     rich.paths.append(staged)
     # A media worker killed while processing one of their answers left its work folder.
-    work = Path(tempfile.mkdtemp(prefix=f"take-{scored_question.response.take_id}-"))
+    work = Path(
+        tempfile.mkdtemp(prefix=f"take-{scored_question.response.take_id}-", dir=work_dir())
+    )
     (work / "frame.txt").write_bytes(name.encode())
     rich.paths.append(work)
     # Reviewers' words and numbers.

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from interview.candidate import uploads
 from interview.extensions import db
+from interview.media.services import work_dir
 from interview.media.storage import get_storage
 from interview.models import (
     AssetKind,
@@ -170,8 +171,8 @@ def test_orphans_and_killed_workers_folders(app, org, runner):
     assert not storage.exists("orgs/1/takes/78/orphan.mp4")
     assert storage.exists(org.asset.storage_key) and storage.exists("orgs/1/takes/77/young.mp4")
 
-    stale = Path(tempfile.mkdtemp(prefix="take-999999-"))
-    fresh = Path(tempfile.mkdtemp(prefix="take-999998-"))
+    stale = Path(tempfile.mkdtemp(prefix="take-999999-", dir=work_dir()))
+    fresh = Path(tempfile.mkdtemp(prefix="take-999998-", dir=work_dir()))
     day_old = time.time() - 25 * 3600
     os.utime(stale, (day_old, day_old))
     assert leftovers.remove_work_folders() >= 1
