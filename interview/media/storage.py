@@ -117,9 +117,10 @@ class LocalStorage:
 
     def list_keys(self, prefix: str = "") -> Iterator[tuple[str, float]]:
         """Every stored key under ``prefix`` with its modification time (epoch seconds)."""
-        if not self.root.is_dir():
+        folder = self.root / prefix.rstrip("/") if prefix.endswith("/") else self.root
+        if not folder.is_dir() or self.root not in (folder, *folder.parents):
             return
-        for path in self.root.rglob("*"):
+        for path in folder.rglob("*"):
             if path.is_file():
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):

@@ -14,7 +14,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..media.storage import get_storage
-from ..models import PurgeItem
+from ..models import Organization, PurgeItem
 from . import services
 
 # Work folders that jobs create: media processing in WORK_DIR, S3 local copies (made by the
@@ -29,9 +29,10 @@ class Orphan:
     age_seconds: float
 
 
-def orphans(now: float | None = None) -> list[Orphan]:
-    """Stored objects that no row references and no tombstone lists, older than the grace
-    (a file is saved just before its row commits, so a young one may still be claimed)."""
+def orphans(now: float | None = None, prefixes: tuple[str, ...] = ("",)) -> list[Orphan]:
+    """Stored objects (under ``prefixes``) that no row references and no tombstone lists,
+    older than the grace (a file is saved just before its row commits, so a young one may
+    still be claimed)."""
     now = now or time.time()
     grace = current_app.config["ORPHAN_GRACE_MINUTES"] * 60
     referenced = services.referenced_keys()
@@ -39,9 +40,11 @@ def orphans(now: float | None = None) -> list[Orphan]:
         db.session.scalars(sa.select(PurgeItem.location).where(PurgeItem.kind == "storage"))
     )
     found = []
-    for key, modified in get_storage().list_keys(""):
-        if key not in referenced and now - modified >= grace:
-            found.append(Orphan(key, now - modified))
+    storage = get_storage()
+    for prefix in prefixes:
+        for key, modified in storage.list_keys(prefix):
+            if key not in referenced and now - modified >= grace:
+                found.append(Orphan(key, now - modified))
     return sorted(found, key=lambda o: o.key)
 
 
@@ -60,7 +63,8 @@ def remove_superseded_reports() -> int:
     """Report files no report row points at any more (a re-render replaced them and was killed
     before deleting the old one): removed by the daily sweep. Other orphans are only listed
     (``flask privacy orphans``) until someone runs it with ``--delete``."""
-    found = [o for o in orphans() if "/reports/" in o.key]
+    org_ids = db.session.scalars(sa.select(Organization.id))
+    found = orphans(prefixes=tuple(f"orgs/{org_id}/reports/" for org_id in org_ids))
     return delete_orphans(found) if found else 0
 
 

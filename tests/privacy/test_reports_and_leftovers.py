@@ -151,20 +151,20 @@ def test_orphans_and_killed_workers_folders(app, org, runner):
     """`flask privacy orphans` lists stored objects no row references (after the grace) and
     removes them with --delete; work folders of killed workers go after a day."""
     storage = get_storage()
-    storage.save("orgs/1/reports/9/superseded.pdf", io.BytesIO(b"old report"))
+    storage.save(f"orgs/{org.org.id}/reports/9/superseded.pdf", io.BytesIO(b"old report"))
     storage.save("orgs/1/takes/77/young.mp4", io.BytesIO(b"being published"))
     old = time.time() - 2 * 3600
     root = Path(app.config["MEDIA_ROOT"])
-    os.utime(root / "orgs/1/reports/9/superseded.pdf", (old, old))
+    os.utime(root / f"orgs/{org.org.id}/reports/9/superseded.pdf", (old, old))
     storage.save("orgs/1/takes/78/orphan.mp4", io.BytesIO(b"no row"))
     os.utime(root / "orgs/1/takes/78/orphan.mp4", (old, old))
     listed = runner.invoke(args=["privacy", "orphans"])
-    assert "orgs/1/reports/9/superseded.pdf" in listed.output
+    assert f"orgs/{org.org.id}/reports/9/superseded.pdf" in listed.output
     assert "young.mp4" not in listed.output  # within the grace: its row may be on its way
     assert org.asset.storage_key not in listed.output  # referenced
-    assert storage.exists("orgs/1/reports/9/superseded.pdf")
+    assert storage.exists(f"orgs/{org.org.id}/reports/9/superseded.pdf")
     assert "superseded_reports=1" in jobs.sweep()  # the daily sweep removes report leftovers
-    assert not storage.exists("orgs/1/reports/9/superseded.pdf")
+    assert not storage.exists(f"orgs/{org.org.id}/reports/9/superseded.pdf")
     assert storage.exists("orgs/1/takes/78/orphan.mp4")  # other orphans: listed, not removed
     removed = runner.invoke(args=["privacy", "orphans", "--delete"])
     assert "Removed 1 orphan" in removed.output
