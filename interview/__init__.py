@@ -13,6 +13,7 @@ from . import config as config_module
 from .admin.routes import bp as admin_bp
 from .auth.routes import bp as auth_bp
 from .auth.services import load_user
+from .branding.routes import bp as branding_bp
 from .candidate.routes import bp as candidate_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(branding_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -115,6 +115,7 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "assignment_id": _fresh_assignment,
     "report_id": _fresh_report,
     "data_token": lambda o: data_requests.data_token(o.completed),
+    "org_id": lambda o: o.org.id,
 }
 
 

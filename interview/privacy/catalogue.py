@@ -28,6 +28,7 @@ from ..models import (
     Invitation,
     InvitationStatus,
     MediaAsset,
+    Organization,
     Review,
     Score,
     Take,
@@ -196,6 +197,13 @@ def _erase_answers(invitation_ids: Sequence[int], _policy: ErasePolicy) -> None:
 
 def _asset_keys() -> Iterable[str]:
     return db.session.scalars(sa.select(MediaAsset.storage_key))
+
+
+def _logo_keys() -> Iterable[str]:
+    """Not about candidates, but stored files that rows point at (for the orphan scan)."""
+    return db.session.scalars(
+        sa.select(Organization.logo_key).where(Organization.logo_key.is_not(None))
+    )
 
 
 # --- reviews, comments and decisions --------------------------------------------------------
@@ -432,6 +440,7 @@ services.register(
     order=30,
 )
 services.register("emails", files=_outbox_files, order=40)
+services.register("organisation logos", keys=_logo_keys, order=45)
 services.register("data requests", export=_export_requests, erase=_erase_requests, order=50)
 # Last: the other parts find the candidate by their email or status before it changes.
 services.register("candidate", export=_export_candidate, erase=_erase_candidate, order=1000)

@@ -49,5 +49,8 @@ def send_receipt(invitation_id: int) -> None:
             text=render_template("emails/receipt.txt", **context),
             html=render_template("emails/receipt.html", **context),
             headers={"X-Interview-Org": str(screening.org_id)},
+            sender_name=mail.header_text(
+                screening.organization.sender_name or screening.organization.name
+            ),
         )
     )
