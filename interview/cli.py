@@ -13,8 +13,8 @@ from flask.cli import AppGroup
 
 from . import demo, jobs
 from .admin import services as accounts
-from .candidate import uploads
 from .extensions import db
+from .media import chunks
 from .media import services as media
 from .models import Organization, Role
 from .privacy import retention
@@ -88,12 +88,11 @@ def reconcile_command(stale_minutes: int) -> None:
 
 
 def run_periodic_tasks() -> dict[str, int]:
-    """One pass of the periodic work: due reminders, expiries, lost jobs, recordings left
-    open after their deadline, and the daily privacy sweep (queued on ``privacy``)."""
+    """One pass of the periodic work: due reminders, expiries, lost jobs, abandoned uploads."""
     sent = recruiting.send_due_reminders()
     sent["requeued_jobs"] = len(jobs.reconcile())
     sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
-    sent["closed_recordings"] = uploads.close_stuck_recordings()
+    sent["swept_upload_chunks"] = chunks.sweep_abandoned_uploads()
     sent["privacy_sweeps"] = 0
     if retention.sweep_is_due():
         jobs.enqueue(retention.SWEEP_JOB)

@@ -13,7 +13,7 @@ from .candidates import (
     TakeStatus,
 )
 from .jobs import JobRun, JobStatus
-from .media import AssetKind, MediaAsset
+from .media import AssetKind, MediaAsset, UploadChunk
 from .privacy import DataRequest, DataRequestKind, DataRequestStatus, PurgeItem
 from .reports import PageSize, Report, ReportKind, ReportStatus
 from .reviews import (
@@ -63,6 +63,7 @@ __all__ = [
     "Take",
     "TakeStatus",
     "UTCDateTime",
+    "UploadChunk",
     "User",
     "utcnow",
 ]

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from interview import audit, mail
-from interview.candidate import uploads
 from interview.extensions import db
 from interview.media.services import work_dir
 from interview.media.storage import get_storage
@@ -30,6 +29,7 @@ from interview.models import (
     Role,
     Take,
     TakeStatus,
+    UploadChunk,
     utcnow,
 )
 from interview.privacy import requests
@@ -83,16 +83,17 @@ def rich_candidate(o: factories.OrgWithStaff, name: str = NAME, email: str = EMA
             "take.uploaded", inv, actor_label="candidate", take_id=take.id, sha256=digest
         ).ip = IP
     audit.record("invitation.started", inv, actor_label="candidate", consent_ip=IP).ip = IP
-    # A retake still uploading: its bytes sit in staging.
+    # A retake still uploading: its acknowledged chunk sits in storage.
     scored_question = inv.questions[1]
     stray = Take(question=scored_question, attempt=2, status=TakeStatus.RECORDING)
     db.session.add(stray)
     db.session.flush()
-    staged = uploads.staging_path(stray)
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    staged.write_bytes(b"partial upload of " + name.encode())
-    stray.bytes_received = staged.stat().st_size
-    rich.paths.append(staged)
+    chunk_key = f"orgs/{o.org.id}/uploads/{stray.id}/0-{secrets.token_hex(4)}"
+    data = b"partial upload of " + name.encode()
+    storage.save(chunk_key, io.BytesIO(data))
+    db.session.add(UploadChunk(take_id=stray.id, offset=0, length=len(data), storage_key=chunk_key))
+    stray.bytes_received = len(data)
+    rich.keys.append(chunk_key)
     # A media worker killed while processing one of their answers left its work folder.
     work = Path(
         tempfile.mkdtemp(prefix=f"take-{scored_question.response.take_id}-", dir=work_dir())

@@ -12,21 +12,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from interview.candidate import uploads
 from interview.extensions import db
 from interview.media.services import work_dir
 from interview.media.storage import get_storage
 from interview.models import (
-    AssetKind,
     Invitation,
     JobRun,
     Report,
     ReportKind,
     ReportStatus,
-    Response,
     Role,
-    Take,
-    TakeStatus,
     utcnow,
 )
 from interview.privacy import jobs, leftovers, purge
@@ -115,36 +110,6 @@ def test_notice_follows_the_settings(client, org, sign_in_as):
         data={"retention_days": "0", "csrf_token": csrf_token(admin, "/privacy/settings")},
     )
     assert refused.status_code == 400
-
-
-def test_recording_left_open_after_the_deadline_is_kept_as_the_answer(app, org):
-    """A take still `recording` after the deadline + finish grace is closed: the bytes that
-    arrived become the answer (queued for processing); a take with no bytes is failed."""
-    with_bytes = factories.take(org.screening)
-    empty = factories.take(org.screening)
-    for take in (with_bytes, empty):
-        take.question.invitation.expires_at = utcnow() - timedelta(hours=2)
-    path = uploads.staging_path(with_bytes)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"webm bytes that arrived" + b"torn tail")
-    with_bytes.bytes_received = len(b"webm bytes that arrived")
-    db.session.commit()
-
-    assert uploads.close_stuck_recordings() == 2
-    kept = db.session.get(Take, with_bytes.id)
-    assert kept.status == TakeStatus.UPLOADED and "closed_after_deadline" in kept.flags
-    original = next(a for a in kept.assets if a.kind == AssetKind.ORIGINAL)
-    with get_storage().open(original.storage_key) as stored:
-        assert stored.read() == b"webm bytes that arrived"
-    assert (
-        db.session.scalar(
-            sa.select(Response.take_id).where(Response.question_id == kept.question_id)
-        )
-        == kept.id
-    )
-    assert db.session.get(Take, empty.id).status == TakeStatus.FAILED
-    assert not path.exists()
-    assert uploads.close_stuck_recordings() == 0  # nothing left
 
 
 def test_orphans_and_killed_workers_folders(app, org, runner):
