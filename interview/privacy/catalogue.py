@@ -1,7 +1,7 @@
 """The parts of a candidate that the core models hold: the invitation itself, answers and
 their media files, reviews, decisions, data requests, audit events and emails in the outbox.
 
-Other areas register their own parts (reports, upload staging, transcripts...) beside their
+Other areas register their own parts (reports, upload chunks, transcripts...) beside their
 code; these are the ones that belong to no area.
 """
 
