@@ -35,7 +35,7 @@ from interview.models import (
 from interview.privacy import requests
 
 from .. import factories
-from ..media.test_storage import BUCKET, s3_app, s3_endpoint  # noqa: F401 (fixtures)
+from ..media.test_storage import BUCKET, s3_app  # noqa: F401 (fixtures; s3_endpoint is in tests/conftest.py)
 
 NAME = "Zenobia Quillfeather"
 EMAIL = "zenobia.quill@example.org"
