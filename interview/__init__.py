@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     _ensure_instance(app)
+    security.install_request_rules(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

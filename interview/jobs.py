@@ -30,7 +30,7 @@ from .models import JobRun, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("media", "emails", "reports", "privacy")
+QUEUES = ("media", "emails", "reports", "imports", "privacy")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ JOBS: dict[str, JobSpec] = {
     # after a killed worker continues where it stopped. 10,000 candidates fit in the timeout.
     "privacy.sweep": JobSpec("privacy", "interview.privacy.jobs.sweep", 3600, (60, 600)),
     "email.receipt": JobSpec("emails", "interview.privacy.jobs.send_receipt", 60, _EMAIL_RETRIES),
+    # A CSV of candidates (at most CSV_MAX_ROWS rows), invited in batches that each commit.
+    "invitations.import": JobSpec("imports", "interview.recruiter.imports.run_import", 900),
 }
 
 
@@ -125,6 +127,25 @@ def enqueue(name: str, *ids: int, timeout: int | None = None) -> JobRun:
     db.session.add(run)
     _push(run, spec, timeout)
     return run
+
+
+def enqueue_all(name: str, ids: list[tuple[int, ...]]) -> list[JobRun]:
+    """Record one run of ``name`` per id tuple and commit them in ONE transaction with whatever
+    the caller has pending (e.g. the invitations they email), then queue each.
+
+    Rows and their jobs are committed together, so a process killed in between leaves runs
+    that ``reconcile`` sends, never rows whose job was forgotten. Commits even when ``ids`` is
+    empty.
+    """
+    spec = JOBS.get(name)
+    if spec is None:
+        raise EnqueueError(f"unknown job {name!r}")
+    runs = [JobRun(id=uuid.uuid4().hex, name=name, queue=spec.queue, args=list(i)) for i in ids]
+    db.session.add_all(runs)
+    db.session.commit()
+    for run in runs:
+        _push(run, spec, None)
+    return runs
 
 
 def current_job_id() -> str | None:

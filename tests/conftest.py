@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ from interview import create_app
 from interview.config import test_overrides
 from interview.extensions import db, limiter
 from interview.models import accounts
+from interview.recruiter import imports
 
 from . import factories
 
@@ -288,3 +290,20 @@ def sign_in_as(app: Flask, org: factories.OrgWithStaff):
         return c
 
     return make
+
+
+def import_csv(client: FlaskClient, screening_id: int, data: bytes, name: str = "people.csv"):
+    """Upload a CSV of candidates as a recruiter would, run its import job here (what a worker
+    on the ``imports`` queue does), and return the import page (or, if the file was refused at
+    once, the page the refusal redirected to)."""
+    response = client.post(
+        f"/screenings/{screening_id}/invitations/import",
+        data={"csrf_token": csrf_token(client, "/"), "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.status_code
+    location = response.headers["Location"]
+    match = re.search(r"/imports/(\d+)$", location)
+    if match:
+        imports.run_import(int(match.group(1)))
+    return client.get(location, follow_redirects=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import io
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from interview.models import (
 )
 from interview.recruiter import jobs as email_jobs
 
-from .conftest import csrf_token
+from .conftest import csrf_token, import_csv
 
 SCRIPT = "<script>alert(1)</script>"
 PAYLOAD = f"{SCRIPT}<img src=x onerror=alert(2)>\"'&"
@@ -213,14 +212,7 @@ def test_csv_import_keeps_formula_like_names_as_text(app, org, sign_in_as):
         "Ann <b>Bold</b>,ann@example.com\n"
         'Bob,"=1+1"\n'
     )
-    response = recruiter.post(
-        f"/screenings/{org.screening.id}/invitations/import",
-        data={
-            "csrf_token": csrf_token(recruiter, "/"),
-            "file": (io.BytesIO(rows.encode()), "candidates.csv"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = import_csv(recruiter, org.screening.id, rows.encode(), "candidates.csv")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "<b>Bold</b>" not in page

@@ -342,6 +342,9 @@ def _derive(take: Take, src: str, workdir: Path, timeout: float) -> _Outputs:
             media_path, poster_path, at_seconds=result.duration / 3, timeout=timeout
         )
     flags = transcode.quality_flags(analysis, result.duration, has_video=not audio_only)
+    if probe.is_incomplete(source.duration, result.duration):
+        # Kept and shown (what arrived may be all the candidate has), flagged for everyone.
+        flags.append(probe.INCOMPLETE)
     return _Outputs(media_path, poster_path, result, analysis, flags)
 
 

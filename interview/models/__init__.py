@@ -12,6 +12,7 @@ from .candidates import (
     Take,
     TakeStatus,
 )
+from .imports import ImportStatus, InvitationImport
 from .jobs import JobRun, JobStatus
 from .media import AssetKind, MediaAsset, UploadChunk
 from .privacy import DataRequest, DataRequestKind, DataRequestStatus, PurgeItem
@@ -37,7 +38,9 @@ __all__ = [
     "DataRequestKind",
     "DataRequestStatus",
     "EmailStatus",
+    "ImportStatus",
     "InterviewQuestion",
+    "InvitationImport",
     "Invitation",
     "InvitationStatus",
     "JobRun",

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..forms import ConfirmForm
 from ..models import Invitation, ReviewAssignment, ReviewStatus, Role, Screening, User
 from ..reports import services as results
-from ..security import ALL_STAFF, get_in_org_or_404, roles_required
+from ..security import ALL_STAFF, get_in_org_or_404, parse_id, roles_required
 from . import services as reviewing
 from .services import MANAGERS, ReviewError
 
@@ -48,10 +48,10 @@ def _int(name: str, *, required: bool = True) -> int | None:
         if required:
             raise ReviewError(f"Missing {name.replace('_', ' ')}.")
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ReviewError(f"Bad {name.replace('_', ' ')}.") from None
+    value = parse_id(raw)
+    if value is None:
+        raise ReviewError(f"Bad {name.replace('_', ' ')}.")
+    return value
 
 
 def _back(invitation: Invitation, anchor: str = ""):
@@ -176,6 +176,8 @@ def score(candidate_id: int):
         response_id = _int("response_id")
         criterion_id = _int("criterion_id")
         value = _int("value", required=False)
+        # Checked before the review exists: a refused score leaves nothing behind.
+        reviewing.check_score(invitation, response_id, criterion_id, value)
         review = _own_for_change(invitation)
         reviewing.set_score(review, response_id, criterion_id, value)
         db.session.commit()
@@ -192,6 +194,7 @@ def overall(candidate_id: int):
     """Autosave the recommendation (advance / hold / reject) and the note."""
     invitation = _candidate(candidate_id)
     try:
+        reviewing.check_overall(request.form.get("recommendation"), request.form.get("note", ""))
         review = _own_for_change(invitation)
         reviewing.set_overall(
             review, request.form.get("recommendation") or None, request.form.get("note", "")
@@ -210,7 +213,7 @@ def save_all(candidate_id: int):
     """The page's form sent whole (without JavaScript): every score, recommendation and note."""
     invitation = _candidate(candidate_id)
     try:
-        review = _own_for_change(invitation)
+        scores = []
         for name, raw in request.form.items():
             if not name.startswith("score-"):
                 continue
@@ -220,6 +223,11 @@ def save_all(candidate_id: int):
                 response_id, criterion_id = int(response_id), int(criterion_id)
             except ValueError:
                 raise ReviewError("A score could not be read.") from None
+            reviewing.check_score(invitation, response_id, criterion_id, value)
+            scores.append((response_id, criterion_id, value))
+        reviewing.check_overall(request.form.get("recommendation"), request.form.get("note", ""))
+        review = _own_for_change(invitation)
+        for response_id, criterion_id, value in scores:
             reviewing.set_score(review, response_id, criterion_id, value)
         reviewing.set_overall(
             review, request.form.get("recommendation") or None, request.form.get("note", "")
@@ -254,6 +262,7 @@ def add_comment(candidate_id: int):
     try:
         response_id = _int("response_id")
         at_ms = _int("at_ms", required=False)
+        reviewing.check_comment(invitation, response_id, at_ms, request.form.get("body", ""))
         review = _own_for_change(invitation)
         comment = reviewing.add_comment(review, response_id, at_ms, request.form.get("body", ""))
         db.session.commit()

@@ -1,7 +1,7 @@
 """privacy: data requests, purge tombstones, data links, retention settings
 
 Revision ID: e185b848011b
-Revises: abaa9465bc27
+Revises: b63081f823b6
 Create Date: 2026-11-30 12:56:59.184321
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e185b848011b'
-down_revision = 'abaa9465bc27'
+down_revision = 'b63081f823b6'
 branch_labels = None
 depends_on = None
 

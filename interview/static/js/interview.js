@@ -417,8 +417,13 @@ function showReview(q, takeId) {
   retake.hidden = left <= 0;
   retake.textContent = `Retake (${plural(left, "retake")} left)`;
   const failed = $("q-failed");
-  failed.hidden = !(take.status === "failed" && take.failure_reason);
-  failed.textContent = take.failure_reason ? `This recording cannot be used: ${take.failure_reason}.` : "";
+  const incomplete = (take.flags || []).includes("incomplete");
+  failed.hidden = !((take.status === "failed" && take.failure_reason) || incomplete);
+  failed.textContent = take.failure_reason
+    ? `This recording cannot be used: ${take.failure_reason}.`
+    : incomplete
+      ? "This recording stops earlier than it should: part of it did not reach us. Watch it; if something is missing, retake it."
+      : "";
   const saveStatus = $("q-save");
 
   const apply = (snap) => {
