@@ -17,6 +17,7 @@ from .branding.routes import bp as branding_bp
 from .candidate.routes import bp as candidate_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
+from .privacy.routes import bp as privacy_bp
 from .recruiter.routes import bp as recruiter_bp
 from .reports.routes import bp as reports_bp
 from .review.routes import bp as review_bp
@@ -83,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(branding_bp)
 
 

@@ -17,6 +17,8 @@ from .extensions import db
 from .media import chunks
 from .media import services as media
 from .models import Organization, Role
+from .privacy import retention
+from .privacy.cli import privacy_cli
 from .recruiter import services as recruiting
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
@@ -91,6 +93,10 @@ def run_periodic_tasks() -> dict[str, int]:
     sent["requeued_jobs"] = len(jobs.reconcile())
     sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
     sent["swept_upload_chunks"] = chunks.sweep_abandoned_uploads()
+    sent["privacy_sweeps"] = 0
+    if retention.sweep_is_due():
+        jobs.enqueue(retention.SWEEP_JOB)
+        sent["privacy_sweeps"] = 1
     return sent
 
 
@@ -125,5 +131,6 @@ def scheduler_command(interval: int) -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(privacy_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)

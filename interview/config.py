@@ -114,7 +114,22 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "UPLOAD_CORS_ORIGINS": [
             o.strip() for o in env.get("UPLOAD_CORS_ORIGINS", "").split(",") if o.strip()
         ],
+        # Work folders of media jobs (take-<id>-<random>): the app's own, so a purge or the
+        # leftovers sweep never touches another program's temporary files.
+        "WORK_DIR": env.get("WORK_DIR") or str(instance / "work"),
         "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),
+        # Privacy: the retention sweep runs this often (the scheduler queues it on `privacy`);
+        # a candidate's deletion request waits this long for an admin's legal hold (0: the next
+        # sweep) and is carried out within the legal window at the latest.
+        "PRIVACY_SWEEP_HOURS": int(env.get("PRIVACY_SWEEP_HOURS", "24")),
+        "DELETION_DELAY_HOURS": int(env.get("DELETION_DELAY_HOURS", "0")),
+        "DELETION_WINDOW_DAYS": int(env.get("DELETION_WINDOW_DAYS", "30")),
+        # Candidates per purge transaction: 10,000 due never hold one transaction.
+        "PRIVACY_PURGE_BATCH": int(env.get("PRIVACY_PURGE_BATCH", "200")),
+        # Leftovers: work folders of killed workers and unreferenced storage objects older
+        # than these are removed.
+        "WORK_FOLDER_MAX_AGE_HOURS": int(env.get("WORK_FOLDER_MAX_AGE_HOURS", "24")),
+        "ORPHAN_GRACE_MINUTES": int(env.get("ORPHAN_GRACE_MINUTES", "60")),
         "JOB_DEFAULT_TIMEOUT": int(env.get("JOB_DEFAULT_TIMEOUT", "600")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_FORM_BYTES", str(16 * 1024 * 1024))),
         # A question's video: the one limit the form states, the upload route accepts (above
@@ -132,4 +147,5 @@ def test_overrides(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "MEDIA_ROOT": str(Path(instance_path) / "media"),
         "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
+        "WORK_DIR": str(Path(instance_path) / "work"),
     }

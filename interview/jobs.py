@@ -30,7 +30,7 @@ from .models import JobRun, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("media", "emails", "reports", "imports")
+QUEUES = ("media", "emails", "reports", "imports", "privacy")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,10 @@ JOBS: dict[str, JobSpec] = {
     # A 200-candidate screening report renders in seconds; the timeout leaves room for big ones.
     # Two retries cover a storage hiccup; a template or data error fails the same way each time.
     "reports.render": JobSpec("reports", "interview.reports.jobs.render_report", 300, (10, 60)),
+    # The daily retention sweep: batched purges (each batch commits), so a retry or a re-run
+    # after a killed worker continues where it stopped. 10,000 candidates fit in the timeout.
+    "privacy.sweep": JobSpec("privacy", "interview.privacy.jobs.sweep", 3600, (60, 600)),
+    "email.receipt": JobSpec("emails", "interview.privacy.jobs.send_receipt", 60, _EMAIL_RETRIES),
     # A CSV of candidates (at most CSV_MAX_ROWS rows), invited in batches that each commit.
     "invitations.import": JobSpec("imports", "interview.recruiter.imports.run_import", 900),
 }

@@ -187,6 +187,7 @@ def worker_env(app: Flask, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": app.config["REDIS_URL"],
         "MEDIA_ROOT": app.config["MEDIA_ROOT"],
+        "WORK_DIR": app.config["WORK_DIR"],
         "MEDIA_GRACE_SECONDS": str(app.config["MEDIA_GRACE_SECONDS"]),
         "SECRET_KEY": app.config["SECRET_KEY"],
         "PYTHONPATH": str(PROJECT_ROOT),

@@ -33,6 +33,7 @@ from interview.models import (
     Role,
     utcnow,
 )
+from interview.privacy import requests as data_requests
 
 from .conftest import csrf_token, sign_in
 from .factories import OrgWithStaff
@@ -134,6 +135,7 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "comment_id": _fresh_comment,
     "assignment_id": _fresh_assignment,
     "report_id": _fresh_report,
+    "data_token": lambda o: data_requests.data_token(o.completed),
     "import_id": _import,
     "org_id": lambda o: o.org.id,
 }

@@ -20,6 +20,8 @@ from ..extensions import csrf, db, limiter
 from ..forms import ConfirmForm
 from ..media import services as media
 from ..models import AssetKind, InvitationStatus, MediaAsset, TakeStatus, utcnow
+from ..privacy import requests as data_requests
+from ..privacy import settings as privacy_settings
 from ..security import client_ip, public
 from . import services, uploads
 from .forms import ConsentForm
@@ -50,6 +52,9 @@ def _landing(token: str, invitation, form: ConsentForm, status: int):
         questions=[(q, services.limits(invitation, q)) for q in questions if not q.is_practice],
         practice=next((q for q in questions if q.is_practice), None),
         form=form,
+        notice=privacy_settings.notice(invitation.screening.organization),
+        # Once they consented, something is stored about them: their data link shows.
+        data_link=data_requests.data_link(invitation) if invitation.started_at else None,
     )
     return page, status, {"Cache-Control": "no-store"}
 
@@ -541,5 +546,7 @@ def done(token: str):
         invitation=invitation,
         screening=invitation.screening,
         answers=[q for q in invitation.questions if not q.is_practice],
+        data_link=data_requests.data_link(invitation),
+        data_link_external=data_requests.data_link(invitation, external=True),
     )
     return page, 200, {"Cache-Control": "no-store"}

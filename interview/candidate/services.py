@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, tokens
+from .. import audit, jobs, tokens
 from ..extensions import db
 from ..models import (
     InterviewQuestion,
@@ -441,3 +441,5 @@ def submit(invitation: Invitation) -> None:
     invitation.last_activity_at = now
     audit.record("invitation.completed", invitation, actor_label="candidate")
     db.session.commit()
+    # The receipt, with the candidate's "your data" link (privacy.jobs.send_receipt).
+    jobs.enqueue("email.receipt", invitation.id)

@@ -13,6 +13,7 @@ import hashlib
 import io
 import logging
 import mimetypes
+import os
 import secrets
 import tempfile
 from dataclasses import dataclass
@@ -69,6 +70,13 @@ class Outcome:
 
 
 # --- keys and limits ------------------------------------------------------------------------
+
+
+def work_dir() -> str:
+    """Where media jobs make their work folders (WORK_DIR), created on first use."""
+    path = current_app.config["WORK_DIR"]
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def kept_answer_invitation(take_id: int) -> Invitation | None:
@@ -468,7 +476,7 @@ def process(take_id: int, job_id: str | None = None) -> Outcome:
             fail(take_id, token, NO_ORIGINAL)
             return Outcome(take_id, "failed", NO_ORIGINAL)
         with (
-            tempfile.TemporaryDirectory(prefix=f"take-{take_id}-") as workdir,
+            tempfile.TemporaryDirectory(prefix=f"take-{take_id}-", dir=work_dir()) as workdir,
             storage.local_copy(original.storage_key) as src,
         ):
             outputs = _derive(take, src, Path(workdir), timeout=job_timeout(take))

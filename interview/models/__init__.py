@@ -15,6 +15,7 @@ from .candidates import (
 from .imports import ImportStatus, InvitationImport
 from .jobs import JobRun, JobStatus
 from .media import AssetKind, MediaAsset, UploadChunk
+from .privacy import DataRequest, DataRequestKind, DataRequestStatus, PurgeItem
 from .reports import PageSize, Report, ReportKind, ReportStatus
 from .reviews import (
     Comment,
@@ -33,6 +34,9 @@ __all__ = [
     "Comment",
     "Criterion",
     "Decision",
+    "DataRequest",
+    "DataRequestKind",
+    "DataRequestStatus",
     "EmailStatus",
     "ImportStatus",
     "InterviewQuestion",
@@ -44,6 +48,7 @@ __all__ = [
     "MediaAsset",
     "Organization",
     "PageSize",
+    "PurgeItem",
     "Question",
     "Recommendation",
     "Report",

@@ -74,6 +74,14 @@ class Invitation(TimestampMixin, db.Model):
     invite_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_start_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_deadline_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The candidate's long-lived "your data" link (export, deletion), derived like the link token.
+    data_token_nonce: Mapped[str | None] = mapped_column(sa.String(32))
+    data_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Set when the candidate's personal data was purged: the row stays as "Deleted candidate".
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # A legal hold stops deletion (requests and retention) until an admin lifts it.
+    legal_hold_reason: Mapped[str | None] = mapped_column(sa.Text)
+    legal_hold_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     screening: Mapped[Screening] = relationship()
     questions: Mapped[list[InterviewQuestion]] = relationship(

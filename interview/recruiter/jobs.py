@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from email.utils import formataddr
 
 from flask import current_app, render_template
 
 from .. import jobs, mail
 from ..extensions import db
+from ..mail import header_text
 from ..models import EmailStatus, Invitation, InvitationStatus, utcnow
 from .services import LIVE_STATUSES, candidate_link
 
@@ -17,14 +17,6 @@ KINDS = {
     "reminder_start": "Reminder: your video interview for {title}",
     "reminder_deadline": "Last day: your video interview for {title}",
 }
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
-
-
-def header_text(text: str) -> str:
-    """One line for an email header: control characters (CR, LF...) become spaces."""
-    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def render_message(invitation: Invitation, kind: str) -> mail.Message:

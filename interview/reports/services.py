@@ -362,6 +362,11 @@ def completed_invitations(screening: Screening) -> list[Invitation]:
             .where(
                 Invitation.screening_id == screening.id,
                 Invitation.status == InvitationStatus.COMPLETED,
+                # A deleted candidate stays (as "Deleted candidate") only with kept scores.
+                sa.or_(
+                    Invitation.deleted_at.is_(None),
+                    sa.exists().where(Review.invitation_id == Invitation.id),
+                ),
             )
             .order_by(Invitation.completed_at, Invitation.id)
         )
