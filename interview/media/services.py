@@ -48,7 +48,7 @@ JOB_NAME = "process_take"
 STILL_TRYING = "processing kept failing"
 NO_ORIGINAL = "no recording was uploaded"
 # Set by the upload (not by processing), kept when outputs are (re)published.
-UPLOAD_FLAGS = ("uploaded_late",)
+UPLOAD_FLAGS = ("uploaded_late", "upload_cut_short")
 
 _SUFFIXES = {
     "video/webm": ".webm",
