@@ -67,10 +67,17 @@ def public(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
-def get_in_org_or_404(model: type[T], object_id: int) -> T:
-    """Load a row that has ``org_id``; another organisation's row is indistinguishable from none."""
+def get_in_org_or_404(model: type[T], object_id: int, org_id: int | None = None) -> T:
+    """Load a row that has ``org_id``; another organisation's row is indistinguishable from none.
+
+    The organisation is the signed-in user's, or ``org_id`` (an API key's).
+    """
+    if org_id is None:
+        org_id = current_user.org_id
+    if not 0 < object_id < 2**31:
+        abort(404)  # beyond any id a database column holds (PostgreSQL would refuse the query)
     obj = db.session.get(model, object_id)
-    if obj is None or obj.org_id != current_user.org_id:  # type: ignore[attr-defined]
+    if obj is None or obj.org_id != org_id:  # type: ignore[attr-defined]
         abort(404)
     return obj
 

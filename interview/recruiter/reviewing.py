@@ -656,7 +656,8 @@ def progress(screening: Screening) -> list[ReviewerProgress]:
 # --- decisions --------------------------------------------------------------------------------
 
 
-def record_decision(invitation: Invitation, outcome: str, note: str, by: User) -> Decision:
+def record_decision(invitation: Invitation, outcome: str, note: str, by: User | None) -> Decision:
+    """Record (or change) the final decision; ``by`` is None when an API key decides."""
     screening = invitation.screening
     if screening.decisions_final_at is not None:
         raise ReviewError("Decisions on this screening are final. Reopen them to change one.")
@@ -676,7 +677,7 @@ def record_decision(invitation: Invitation, outcome: str, note: str, by: User) -
         db.session.add(decision)
     decision.outcome = chosen
     decision.note = note
-    decision.decided_by_id = by.id
+    decision.decided_by_id = by.id if by else None
     decision.updated_at = utcnow()
     db.session.flush()
     audit.record(

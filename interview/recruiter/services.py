@@ -422,14 +422,32 @@ def import_csv(screening: Screening, data: bytes) -> ImportResult:
             email_col = header.index("email") if "email" in header else header.index("e-mail")
             name_col = next((i for i, h in enumerate(header) if "name" in h), 1 - email_col)
             rows = rows[1:]
-    seen: set[str] = set()
+    good: list[tuple[int, str, str]] = []
     for line, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) <= max(name_col, email_col):
             result.errors.append((line, "expected two columns: name, email"))
             continue
-        name, raw_email = row[name_col].strip(), row[email_col].strip()
+        good.append((line, row[name_col], row[email_col]))
+    return invite_many(screening, good, result=result, source="csv")
+
+
+def invite_many(
+    screening: Screening,
+    rows: list[tuple[int, str, str]],
+    *,
+    send_email: bool = True,
+    result: ImportResult | None = None,
+    source: str = "bulk",
+) -> ImportResult:
+    """Invite every good (line or index, name, email) row; bad rows and duplicates are reported
+    by their number, never half-done. The CSV import and the API's bulk invitation share it."""
+    _check_can_invite(screening)
+    result = result or ImportResult()
+    seen: set[str] = set()
+    for line, raw_name, raw_email in rows:
+        name, raw_email = (raw_name or "").strip(), (raw_email or "").strip()
         if not name:
             result.errors.append((line, "the name is empty"))
             continue
@@ -444,15 +462,16 @@ def import_csv(screening: Screening, data: bytes) -> ImportResult:
         seen.add(email)
         result.invited.append(_new_invitation(screening, name, email))
     audit.record(
-        "invitation.csv_import",
+        "invitation.csv_import" if source == "csv" else "invitation.bulk",
         screening,
         invited=len(result.invited),
         errors=len(result.errors),
         duplicates=len(result.duplicates),
     )
     db.session.commit()
-    for invitation in result.invited:
-        jobs.enqueue("email.invitation", invitation.id)
+    if send_email:
+        for invitation in result.invited:
+            jobs.enqueue("email.invitation", invitation.id)
     return result
 
 
