@@ -24,6 +24,7 @@ from .media.routes import bp as media_bp
 from .recruiter.review_routes import bp as review_bp
 from .recruiter.routes import bp as recruiter_bp
 from .reports.routes import bp as reports_bp
+from .webhooks.routes import bp as webhooks_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,6 +97,7 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(api_bp)
     app.register_blueprint(api_docs.bp)
     app.register_blueprint(api_keys_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -19,6 +19,7 @@ from interview.models import (
     ApiKey,
     Comment,
     Criterion,
+    DeliveryStatus,
     Question,
     Report,
     ReportKind,
@@ -26,8 +27,12 @@ from interview.models import (
     Review,
     ReviewAssignment,
     Role,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
     utcnow,
 )
+from interview.webhooks import services as webhooks
 
 from .conftest import csrf_token
 from .factories import OrgWithStaff
@@ -106,6 +111,24 @@ def _fresh_api_key(o: OrgWithStaff) -> int:
     return db.session.scalar(sa.select(sa.func.max(ApiKey.id)).where(ApiKey.org_id == o.org.id))
 
 
+def _fresh_endpoint(o: OrgWithStaff) -> int:
+    """A webhook endpoint of the organisation (fresh: a delete consumes it)."""
+    endpoint, _secret = webhooks.create_endpoint(o.org.id, "http://127.0.0.1:9/x", ["answer.ready"])
+    return endpoint.id
+
+
+def _fresh_delivery(o: OrgWithStaff) -> int:
+    """A finished delivery to a fresh endpoint, so it can be replayed."""
+    endpoint = db.session.get(WebhookEndpoint, _fresh_endpoint(o))
+    event = WebhookEvent(
+        org_id=o.org.id, msg_id=f"msg_{secrets.token_hex(8)}", type="answer.ready", data={}
+    )
+    delivery = WebhookDelivery(event=event, endpoint=endpoint, status=DeliveryStatus.FAILED)
+    db.session.add(delivery)
+    db.session.commit()
+    return delivery.id
+
+
 ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "screening_id": lambda o: o.screening.id,
     "user_id": lambda o: o.spare.id,
@@ -122,6 +145,8 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "assignment_id": _fresh_assignment,
     "report_id": _fresh_report,
     "key_id": _fresh_api_key,
+    "endpoint_id": _fresh_endpoint,
+    "delivery_id": _fresh_delivery,
 }
 
 

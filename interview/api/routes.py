@@ -12,11 +12,12 @@ from flask_smorest import Blueprint
 
 from ..extensions import db
 from ..media import services as media
-from ..models import Invitation, Report, ReportKind, ReportStatus, Screening
+from ..models import Invitation, Report, ReportKind, ReportStatus, Screening, WebhookEndpoint
 from ..recruiter import reviewing
 from ..recruiter import services as recruiting
 from ..reports import reporting
 from ..security import public
+from ..webhooks import services as webhooks
 from . import schemas, services
 from .auth import current_key, get_or_404, org_id, scope
 
@@ -299,3 +300,80 @@ def download_report(report_id: int):
     if report.status != ReportStatus.READY:
         abort(409, description=f"The report is {report.status.value}, not ready yet.")
     return reporting.download(report)
+
+
+# --- webhook endpoints ------------------------------------------------------------------------
+
+
+def _endpoint(endpoint_id: int) -> WebhookEndpoint:
+    return get_or_404(WebhookEndpoint, endpoint_id)
+
+
+@bp.route("/webhooks")
+@scope("webhooks")
+@bp.response(200, schemas.EndpointList)
+def list_webhooks():
+    return {"data": webhooks.org_endpoints(org_id())}
+
+
+@bp.route("/webhooks", methods=["POST"])
+@scope("webhooks")
+@bp.arguments(schemas.NewEndpoint)
+@bp.response(201, schemas.EndpointWithSecret)
+def create_webhook(body):
+    """Subscribe a URL to events. The answer holds the signing secret: the only time it is
+    shown. Targets on private, loopback or link-local addresses are refused."""
+    try:
+        endpoint, _secret = webhooks.create_endpoint(
+            org_id(), body["url"], body["events"], body["description"]
+        )
+    except webhooks.WebhookError as error:
+        _refused(error)
+    return endpoint  # EndpointWithSecret shows ``secret`` this once
+
+
+@bp.route("/webhooks/<int:endpoint_id>")
+@scope("webhooks")
+@bp.response(200, schemas.Endpoint)
+def get_webhook(endpoint_id: int):
+    return _endpoint(endpoint_id)
+
+
+@bp.route("/webhooks/<int:endpoint_id>", methods=["PATCH"])
+@scope("webhooks")
+@bp.arguments(schemas.EndpointChange)
+@bp.response(200, schemas.Endpoint)
+def update_webhook(body, endpoint_id: int):
+    """Change the URL, events, description, or enable it again (which clears its failures)."""
+    endpoint = _endpoint(endpoint_id)
+    try:
+        webhooks.update_endpoint(endpoint, **body)
+    except webhooks.WebhookError as error:
+        db.session.rollback()
+        _refused(error)
+    return endpoint
+
+
+@bp.route("/webhooks/<int:endpoint_id>", methods=["DELETE"])
+@scope("webhooks")
+@bp.response(204)
+def delete_webhook(endpoint_id: int):
+    webhooks.delete_endpoint(_endpoint(endpoint_id))
+
+
+@bp.route("/webhooks/<int:endpoint_id>/rotate", methods=["POST"])
+@scope("webhooks")
+@bp.response(200, schemas.EndpointWithSecret)
+def rotate_webhook(endpoint_id: int):
+    """A new secret (shown once); the old one also signs for WEBHOOKS_ROTATION_OVERLAP_HOURS."""
+    endpoint = _endpoint(endpoint_id)
+    webhooks.rotate_secret(endpoint)
+    return endpoint  # EndpointWithSecret shows the new ``secret`` this once
+
+
+@bp.route("/webhooks/<int:endpoint_id>/deliveries")
+@scope("webhooks")
+@bp.response(200, schemas.DeliveryList)
+def list_deliveries(endpoint_id: int):
+    """The latest 50 deliveries to this endpoint, newest first."""
+    return {"data": webhooks.deliveries(_endpoint(endpoint_id))}

@@ -3,7 +3,7 @@ responses and write the OpenAPI document (flask-smorest reads the same classes f
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..models import (
     EVENT_TYPES,
@@ -35,10 +35,11 @@ class Strict(Schema):
 
 
 class Query(Schema):
-    """Query strings: unknown parameters are ignored (clients add cache busters)."""
+    """Query strings: an unknown parameter is an error too (a misspelt filter would otherwise
+    silently list everything)."""
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -170,7 +171,12 @@ class NewCandidate(Strict):
 class NewInvitation(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(
-        required=True, validate=[validate.Length(min=1, max=254), _candidate_email]
+        required=True,
+        validate=[validate.Length(min=1, max=254), _candidate_email],
+        metadata={
+            "description": "A deliverable-looking address: special-use domains (.test, "
+            ".invalid, .local, .localhost, .onion, .arpa) are refused."
+        },
     )
     send_email = fields.Boolean(
         load_default=True,

@@ -38,6 +38,7 @@ from ..models import (
     utcnow,
 )
 from ..models import Response as KeptAnswer
+from ..webhooks import services as webhooks
 from . import probe, transcode
 from .storage import NotStored, Storage, get_storage
 
@@ -393,6 +394,11 @@ def _publish(take: Take, token: str, outputs: _Outputs, keys: dict[AssetKind, st
         for key in keys.values():
             storage.delete(key)
         return False
+    question = take.question
+    if not question.is_practice:
+        webhooks.emit_for_invitation(
+            question.invitation, "answer.ready", take_id=take.id, question=question.position
+        )
     replaced = []
     media_key = keys[AssetKind.MP4]
     replaced.append(

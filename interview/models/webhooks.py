@@ -100,6 +100,11 @@ class WebhookDelivery(db.Model):
         order_by="WebhookAttempt.id", cascade="all, delete-orphan", back_populates="delivery"
     )
 
+    @property
+    def org_id(self) -> int:
+        """The endpoint's organisation (what the organisation-scoped look-up checks)."""
+        return self.endpoint.org_id
+
     __table_args__ = (
         sa.Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
         sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),

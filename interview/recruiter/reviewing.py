@@ -42,6 +42,7 @@ from ..models.screenings import SCALE
 from ..reports import scoring
 from ..reports.services import candidate_numbers, criteria_of
 from ..security import is_assigned_reviewer
+from ..webhooks import services as webhooks
 
 MANAGERS = (Role.ADMIN, Role.RECRUITER)
 COMMENT_MAX = 2000
@@ -520,6 +521,7 @@ def submit(review: Review) -> None:
     review.status = ReviewStatus.SUBMITTED
     review.submitted_at = utcnow()
     audit.record("review.submit", review, score=review.mean_score)
+    webhooks.emit_for_invitation(review.invitation, "review.submitted", review_id=review.id)
 
 
 def reopen(review: Review) -> None:
@@ -688,6 +690,7 @@ def record_decision(invitation: Invitation, outcome: str, note: str, by: User | 
         before=before,
         after=chosen.value,
     )
+    webhooks.emit_for_invitation(invitation, "decision.recorded", outcome=chosen.value)
     return decision
 
 

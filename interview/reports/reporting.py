@@ -39,6 +39,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..webhooks import services as webhooks
 from . import csv, documents, pdf, services
 
 JOB = "reports.render"
@@ -299,6 +300,16 @@ def render(report_id: int) -> str:
         report.status = ReportStatus.READY
         report.finished_at = utcnow()
         report.error = None
+        webhooks.emit(
+            report.org_id,
+            "report.ready",
+            {
+                "report_id": report.id,
+                "kind": report.kind.value,
+                "screening_id": report.screening_id,
+                "invitation_id": report.invitation_id,
+            },
+        )
         db.session.commit()
     except BaseException as error:
         db.session.rollback()

@@ -237,3 +237,31 @@ def test_openapi_document_and_docs_page(client):
     assert "/api/v1/invitations" in spec["paths"]
     page = client.get("/api/v1/docs").get_data(as_text=True)
     assert "vendor/swagger-ui/swagger-ui-bundle.js" in page and "https://" not in page
+
+
+def test_webhook_endpoints_through_the_api(api, org, other_org, app):
+    """Create returns the secret once; list/get never show it; update, rotate, delete; a
+    private target is refused when the operator has not allowed them."""
+    created = api.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hooks", "events": ["interview.completed"]},
+    )
+    assert created.status_code == 201 and created.json["secret"].startswith("whsec_")
+    endpoint_id = created.json["id"]
+    listed = api.get("/api/v1/webhooks").json["data"]
+    assert [e["id"] for e in listed] == [endpoint_id] and "secret" not in listed[0]
+    assert "secret" not in api.get(f"/api/v1/webhooks/{endpoint_id}").json
+    changed = api.patch(
+        f"/api/v1/webhooks/{endpoint_id}", json={"events": ["decision.recorded"], "enabled": False}
+    )
+    assert changed.json["events"] == ["decision.recorded"] and changed.json["enabled"] is False
+    rotated = api.post(f"/api/v1/webhooks/{endpoint_id}/rotate")
+    assert rotated.json["secret"] != created.json["secret"] and rotated.json["rotating_until"]
+    assert api.get(f"/api/v1/webhooks/{endpoint_id}/deliveries").json == {"data": []}
+    app.config["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = False
+    refused = api.post(
+        "/api/v1/webhooks", json={"url": "http://localhost/x", "events": ["answer.ready"]}
+    )
+    assert refused.status_code == 409 and "private" in refused.json["detail"]
+    assert api.delete(f"/api/v1/webhooks/{endpoint_id}").status_code == 204
+    assert api.get(f"/api/v1/webhooks/{endpoint_id}").status_code == 404

@@ -12,8 +12,9 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from .conftest import bearer, make_key
+from .conftest import make_key
 
 # Small and fixed so the run stays a few seconds in CI; raise locally to search harder
 # (API_CONFORMANCE_EXAMPLES=200).
@@ -33,8 +34,12 @@ def _real_ids(org) -> dict[str, int]:
 )
 def test_api_conforms_to_its_openapi_document(app, org, other_org):
     app.config["API_RATE_LIMIT"] = "100000 per minute"
-    headers = bearer(make_key(org.org))
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    # The key goes in through schemathesis' own auth (the document's "apiKey" bearer scheme),
+    # so its negative cases can also leave it out or spoil it.
+    config = schemathesis.Config.from_dict(
+        {"auth": {"openapi": {"apiKey": {"bearer": make_key(org.org)}}}}
+    )
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=config)
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 17
@@ -44,6 +49,12 @@ def test_api_conforms_to_its_openapi_document(app, org, other_org):
         passes = [(GenerationMode.POSITIVE, None), (GenerationMode.NEGATIVE, None)]
         if real and len(real) == len(names):
             passes.append((GenerationMode.POSITIVE, real))
+        excluded = []
+        if operation.label == "POST /api/v1/screenings/{screening_id}/invitations":
+            # `format: email` admits special-use domains (.test, .invalid, .local...), which
+            # the recruiting rule refuses with 422 (the field's description says so); JSON
+            # Schema has no portable way to say it, so only this heuristic check is left out.
+            excluded = [positive_data_acceptance]
         for mode, path_parameters in passes:
             strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
 
@@ -57,12 +68,11 @@ def test_api_conforms_to_its_openapi_document(app, org, other_org):
             )
             @given(case=strategy)
             def run(case):
-                sent = {**(case.headers or {}), **headers}
-                if "Idempotency-Key" in sent:
+                if case.headers and "Idempotency-Key" in case.headers:
                     # Generated keys repeat across unrelated requests ("0"); the idempotency
                     # draft answers that reuse with 422, by design. Each case gets its own.
-                    sent["Idempotency-Key"] = uuid.uuid4().hex
-                case.call_and_validate(headers=sent)
+                    case.headers["Idempotency-Key"] = uuid.uuid4().hex
+                case.call_and_validate(excluded_checks=excluded)  # noqa: B023 (run at once)
 
             try:
                 run()
