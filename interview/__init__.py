@@ -24,6 +24,7 @@ from .media.routes import bp as media_bp
 from .recruiter.review_routes import bp as review_bp
 from .recruiter.routes import bp as recruiter_bp
 from .reports.routes import bp as reports_bp
+from .shares.routes import bp as shares_bp
 from .webhooks.routes import bp as webhooks_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(shares_bp)
     register_api(app)
 
 

@@ -104,6 +104,8 @@ def _render(error: HTTPException):
         text = "This form expired or was not sent from this site. Reload the page and try again."
     elif getattr(error, "explicit_message", None):
         text = error.explicit_message  # set by views that raise with a message for the person
+    elif error.description != type(error).description:
+        text = error.description  # abort(code, description="what the person should know")
     if _wants_json():
         return jsonify(error=title, message=text), code
     template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"

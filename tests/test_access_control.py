@@ -32,6 +32,7 @@ from interview.models import (
     WebhookEvent,
     utcnow,
 )
+from interview.shares import services as shares
 from interview.webhooks import services as webhooks
 
 from .conftest import csrf_token
@@ -129,6 +130,12 @@ def _fresh_delivery(o: OrgWithStaff) -> int:
     return delivery.id
 
 
+def _fresh_share(o: OrgWithStaff) -> int:
+    """A live share link of the completed candidate (fresh: a revoke consumes it)."""
+    share, _token = shares.create(o.screening, [o.completed.id], o.users[Role.RECRUITER])
+    return share.id
+
+
 ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "screening_id": lambda o: o.screening.id,
     "user_id": lambda o: o.spare.id,
@@ -147,6 +154,7 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "key_id": _fresh_api_key,
     "endpoint_id": _fresh_endpoint,
     "delivery_id": _fresh_delivery,
+    "share_id": _fresh_share,
 }
 
 
