@@ -21,9 +21,9 @@ from .auth.services import load_user
 from .candidate.routes import bp as candidate_bp
 from .extensions import api, csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
-from .recruiter.review_routes import bp as review_bp
 from .recruiter.routes import bp as recruiter_bp
 from .reports.routes import bp as reports_bp
+from .review.routes import bp as review_bp
 from .shares.routes import bp as shares_bp
 from .webhooks.routes import bp as webhooks_bp
 

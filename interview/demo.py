@@ -126,8 +126,8 @@ DEMO_REVIEWS = {
 def ensure_reviewing(org: Organization) -> bool:
     """Assign every demo reviewer to the demo screening and pre-review the first completed
     candidate (once); True when something was created."""
-    from .recruiter import reviewing
     from .reports.services import scored_responses
+    from .review import services as reviewing
 
     screening = db.session.scalar(
         sa.select(Screening).where(Screening.org_id == org.id).order_by(Screening.id)

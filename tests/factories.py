@@ -212,8 +212,8 @@ def scored_review(
     note: str = "",
 ) -> Review:
     """``reviewer`` scores ``inv`` through the real services: ``values[answer][criterion]``."""
-    from interview.recruiter import reviewing
     from interview.reports.services import scored_responses
+    from interview.review import services as reviewing
 
     review = reviewing.start_review(reviewer, inv)
     criteria = inv.screening.rubric.criteria

@@ -13,9 +13,9 @@ from flask_smorest import Blueprint
 from ..extensions import db
 from ..media import services as media
 from ..models import Invitation, Report, ReportKind, ReportStatus, Screening, WebhookEndpoint
-from ..recruiter import reviewing
 from ..recruiter import services as recruiting
 from ..reports import reporting
+from ..review import services as reviewing
 from ..security import public
 from ..webhooks import services as webhooks
 from . import schemas, services

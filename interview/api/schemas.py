@@ -17,8 +17,8 @@ from ..models import (
     ReportStatus,
     ScreeningStatus,
 )
-from ..recruiter.reviewing import NOTE_MAX
 from ..recruiter.services import RecruitingError, normalise_candidate_email
+from ..review.services import NOTE_MAX
 
 OUTCOMES = [r.value for r in Recommendation]
 

@@ -11,8 +11,9 @@ from .. import audit, mail
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..models import InvitationStatus, Role, Screening, utcnow
+from ..review import services as reviewing
 from ..security import ALL_STAFF, get_in_org_or_404, roles_required
-from . import reviewing, services
+from . import services
 from .forms import (
     AccommodationsForm,
     CriterionForm,

@@ -30,8 +30,8 @@ from interview.models import (
     Screening,
     TakeStatus,
 )
-from interview.recruiter import reviewing
 from interview.reports import services as results
+from interview.review import services as reviewing
 
 from .candidate import Candidate
 from .conftest import sign_in, takes_of

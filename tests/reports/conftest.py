@@ -14,8 +14,8 @@ from PIL import Image
 
 from interview.extensions import db
 from interview.models import Criterion, Invitation, Question, Review, Role, User
-from interview.recruiter import reviewing
 from interview.reports.services import scored_responses
+from interview.review import services as reviewing
 
 from .. import factories
 

@@ -24,9 +24,9 @@ from interview.models import (
     ReportStatus,
     Role,
 )
-from interview.recruiter import reviewing
 from interview.reports import pdf, reporting
 from interview.reports.services import scored_responses
+from interview.review import services as reviewing
 
 from .. import factories
 from ..conftest import PROJECT_ROOT, worker_env

@@ -17,9 +17,9 @@ from interview.models import (
     Role,
     Score,
 )
-from interview.recruiter import reviewing
 from interview.reports import scoring, services
 from interview.reports.services import scored_responses
+from interview.review import services as reviewing
 
 from .. import factories
 from ..conftest import csrf_token

@@ -23,7 +23,7 @@ from interview.models import (
     WebhookEvent,
     utcnow,
 )
-from interview.recruiter import reviewing
+from interview.review import services as reviewing
 from interview.webhooks import services as webhooks
 
 from .. import factories

@@ -15,8 +15,8 @@ from ..forms import ConfirmForm
 from ..models import Invitation, ReviewAssignment, ReviewStatus, Role, Screening, User
 from ..reports import services as results
 from ..security import ALL_STAFF, get_in_org_or_404, roles_required
-from . import reviewing
-from .reviewing import MANAGERS, ReviewError
+from . import services as reviewing
+from .services import MANAGERS, ReviewError
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 

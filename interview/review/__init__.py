@@ -1,0 +1,1 @@
+"""Reviewing: queues, scoring against the rubric, assignments, results and decisions."""
