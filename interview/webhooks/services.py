@@ -25,6 +25,7 @@ import logging
 import random
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -393,6 +394,35 @@ def _record(
     db.session.commit()
     jobs.enqueue(JOB, delivery.id, delay_seconds=delay)
     return Outcome("retrying", delay)
+
+
+def drain_due(budget_seconds: float, batch: int = 50) -> int:
+    """Deliver pending deliveries that are due and unclaimed, oldest first, for at most
+    ``budget_seconds``; returns how many were attempted."""
+    started = time.monotonic()
+    done = 0
+    while time.monotonic() - started < budget_seconds:
+        now = utcnow()
+        due = db.session.scalars(
+            sa.select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+                sa.or_(
+                    WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now
+                ),
+            )
+            .order_by(WebhookDelivery.id)
+            .limit(batch)
+        ).all()
+        if not due:
+            break
+        for delivery_id in due:
+            if deliver(delivery_id, now=utcnow()).status != "skipped":
+                done += 1
+            if time.monotonic() - started >= budget_seconds:
+                break
+    return done
 
 
 def replay(delivery: WebhookDelivery, by: User | None = None) -> WebhookDelivery:
