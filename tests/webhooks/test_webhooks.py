@@ -17,12 +17,14 @@ from interview.models import (
     EVENT_TYPES,
     DeliveryStatus,
     JobRun,
+    ReportKind,
     Role,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEvent,
     utcnow,
 )
+from interview.reports import reporting
 from interview.review import services as reviewing
 from interview.webhooks import services as webhooks
 
@@ -242,3 +244,19 @@ def test_replay_sends_the_same_message_again(app, org, receiver):
     assert webhooks.deliver(again.id).status == "succeeded"
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
     assert len(receiver.received) == 2 and all(r.verified for r in receiver.received)
+
+
+def test_a_rendered_report_emits_report_ready(app, org, receiver):
+    """Is report.ready written in the transaction that marks the report ready?"""
+    _endpoint(org, receiver, events=("report.ready",))
+    report, _queued = reporting.request_report(
+        org.screening, ReportKind.SCREENING_CSV, org.users[Role.HR]
+    )
+    assert reporting.render(report.id) == "ready"
+    event = db.session.scalar(sa.select(WebhookEvent).where(WebhookEvent.type == "report.ready"))
+    assert event.data == {
+        "report_id": report.id,
+        "kind": "screening_csv",
+        "screening_id": org.screening.id,
+        "invitation_id": None,
+    }
