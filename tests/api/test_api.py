@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from interview.extensions import db
 from interview.models import ApiKey, AuditEvent, Decision, Invitation, Role, ScreeningStatus
 
 from .. import factories
+from ..conftest import csrf_token
 from .conftest import bearer, make_key
 
 
@@ -265,3 +268,38 @@ def test_webhook_endpoints_through_the_api(api, org, other_org, app):
     assert refused.status_code == 409 and "private" in refused.json["detail"]
     assert api.delete(f"/api/v1/webhooks/{endpoint_id}").status_code == 204
     assert api.get(f"/api/v1/webhooks/{endpoint_id}").status_code == 404
+
+
+def test_rate_limit_is_per_key_with_a_problem_document(app, client, org):
+    """Is a key over API_RATE_LIMIT answered 429 (problem + Retry-After), another key not?"""
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    busy, calm = make_key(org.org, name="busy"), make_key(org.org, name="calm")
+    codes = [client.get("/api/v1/screenings", headers=bearer(busy)).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.get("/api/v1/screenings", headers=bearer(busy))
+    assert limited.mimetype == "application/problem+json" and limited.headers["Retry-After"]
+    assert client.get("/api/v1/screenings", headers=bearer(calm)).status_code == 200
+
+
+def test_admin_page_and_cli_make_keys_shown_once_and_stored_hashed(org, sign_in_as, runner):
+    """Does the admin page show a new key once (only its hash kept), and does the CLI print a
+    working key for an organisation named by slug?"""
+    admin = sign_in_as(Role.ADMIN)
+    page = admin.post(
+        "/admin/api-keys/",
+        data={"csrf_token": csrf_token(admin, "/admin/api-keys/"), "name": "ATS", "invite": "y"},
+    ).get_data(as_text=True)
+    raw = re.search(r'id="api-key">(ivk_[^<]+)<', page).group(1)
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.name == "ATS"))
+    assert key.scopes == ["invite", "read"] and raw not in (key.key_hash, key.prefix)
+    assert raw not in admin.get("/admin/api-keys/").get_data(as_text=True)
+    result = runner.invoke(
+        args=["api", "keys", "create", "--org", "northwind", "--name", "cli", "--scopes", "read"]
+    )
+    assert result.exit_code == 0, result.output
+    printed = result.output.strip()
+    assert printed.startswith("ivk_")
+    assert runner.invoke(args=["api", "keys", "create", "--org", "nope", "--name", "x"]).exit_code
+    assert runner.invoke(
+        args=["api", "keys", "create", "--org", "northwind", "--name", "x", "--scopes", "root"]
+    ).exit_code
