@@ -262,13 +262,19 @@ def _api_request(client, method: str, url: str, key: str | None):
     return client.open(url, method=method, headers=headers, json={})
 
 
-@pytest.mark.parametrize(("endpoint", "rule", "method"), API_ROUTES)
-def test_api_keys_scopes_and_organisations(app, client, org, other_org, endpoint, rule, method):
-    """API: no key → 401; a key without the scope → 403; with it → served; another
-    organisation's object → 404 (even with every scope)."""
-    scope = app.view_functions[endpoint].api_scope
+def test_api_keys_scopes_and_organisations(app, client, org, other_org):
+    """API, every keyed route: no key → 401; a key without the scope → 403; with it → served;
+    another organisation's object → 404 (even with every scope). One test over all routes (the
+    two organisations are built once), every route checked."""
+    assert len(API_ROUTES) >= 20
     everything = api_services.create_key(org.org, "all", "read,invite,decide,webhooks", None)
     reader = api_services.create_key(org.org, "reader", "read", None)
+    for endpoint, rule, method in API_ROUTES:
+        _check_api_route(app, client, org, other_org, endpoint, rule, method, everything, reader)
+
+
+def _check_api_route(app, client, org, other_org, endpoint, rule, method, everything, reader):
+    scope = app.view_functions[endpoint].api_scope
     own = _url(app, endpoint, org)
     assert _api_request(client, method, own, None).status_code == 401, endpoint
     if scope != "read":

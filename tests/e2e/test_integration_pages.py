@@ -3,6 +3,8 @@ phone) with no console error, so the CSP admits Swagger UI's vendored files."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from interview.extensions import db
@@ -13,7 +15,15 @@ from interview.webhooks import services as webhooks
 from .. import factories
 from .conftest import PHONE, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bool(os.environ.get("TEST_DATABASE_URL")),
+        reason="a browser check run once per suite (on SQLite); the share and integration "
+        "tests behind it run on both databases",
+    ),
+]
 
 
 def test_integration_pages_render_without_errors(app, live_server, context, artifacts):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from interview.extensions import db
@@ -12,7 +14,15 @@ from .. import factories
 from ..clips import h264_mp4
 from .conftest import DESKTOP, PHONE
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bool(os.environ.get("TEST_DATABASE_URL")),
+        reason="a browser check run once per suite (on SQLite); the share and integration "
+        "tests behind it run on both databases",
+    ),
+]
 
 
 def test_hiring_manager_watches_shared_answers_without_an_account(
