@@ -1,7 +1,7 @@
 """API keys, idempotent requests, webhooks, share links
 
 Revision ID: 1655d17455a5
-Revises: e177b8ff0066
+Revises: 64309d1fff4b
 Create Date: 2026-11-30 13:00:31.538218
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1655d17455a5'
-down_revision = 'e177b8ff0066'
+down_revision = '64309d1fff4b'
 branch_labels = None
 depends_on = None
 
