@@ -18,6 +18,7 @@ from .api.pages import bp as api_keys_bp
 from .api.routes import bp as api_bp
 from .auth.routes import bp as auth_bp
 from .auth.services import load_user
+from .branding.routes import bp as branding_bp
 from .candidate.routes import bp as candidate_bp
 from .extensions import api, csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(branding_bp)
     app.register_blueprint(shares_bp)
     register_api(app)
 

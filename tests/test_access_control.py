@@ -155,6 +155,7 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "endpoint_id": _fresh_endpoint,
     "delivery_id": _fresh_delivery,
     "share_id": _fresh_share,
+    "org_id": lambda o: o.org.id,
 }
 
 

@@ -29,7 +29,7 @@ def _link_limit() -> str:
 
 
 def _problem(error: services.LinkProblem):
-    response = render_template("candidate/link_problem.html", error=error)
+    response = render_template("candidate/link_problem.html", error=error, brand_org=error.org)
     return response, error.status_code, {"Cache-Control": "no-store"}
 
 
@@ -39,6 +39,7 @@ def _landing(token: str, invitation, form: ConsentForm, status: int):
     questions = invitation.questions or invitation.screening.questions
     page = render_template(
         "candidate/landing.html",
+        brand_org=invitation.screening.organization,
         token=token,
         invitation=invitation,
         screening=invitation.screening,
@@ -208,6 +209,7 @@ def interview(token: str):
     services.touch(invitation, client_ip())
     page = render_template(
         "candidate/interview.html",
+        brand_org=invitation.screening.organization,
         token=token,
         invitation=invitation,
         screening=invitation.screening,
@@ -435,6 +437,7 @@ def review(token: str):
             return redirect(url_for("candidate.done", token=token))
     page = render_template(
         "candidate/review.html",
+        brand_org=invitation.screening.organization,
         token=token,
         invitation=invitation,
         screening=invitation.screening,
@@ -461,6 +464,7 @@ def done(token: str):
         return redirect(url_for("candidate.landing", token=token))
     page = render_template(
         "candidate/done.html",
+        brand_org=invitation.screening.organization,
         invitation=invitation,
         screening=invitation.screening,
         answers=[q for q in invitation.questions if not q.is_practice],

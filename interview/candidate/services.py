@@ -14,6 +14,7 @@ from ..models import (
     InterviewQuestion,
     Invitation,
     InvitationStatus,
+    Organization,
     Response,
     ScreeningStatus,
     Take,
@@ -33,8 +34,11 @@ class LinkProblem(Exception):
     organization: str | None = None
     role: str | None = None
 
+    org: Organization | None = None
+
     def about(self, invitation: Invitation) -> LinkProblem:
-        self.organization = invitation.screening.organization.name
+        self.org = invitation.screening.organization
+        self.organization = self.org.name
         self.role = invitation.screening.title
         return self
 
