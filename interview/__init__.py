@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, errors, filters, security
+from . import cli, errors, filters, security, sqlite
 from . import config as config_module
 from .admin.routes import bp as admin_bp
 from .api import openapi as api_docs
@@ -69,6 +69,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sqlite.configure(db.engine)
     api.init_app(app)
 
     login_manager.user_loader(load_user)

@@ -16,6 +16,7 @@ from . import demo, jobs
 from .admin import services as accounts
 from .api import services as api_services
 from .extensions import db
+from .media import chunks
 from .media import services as media
 from .models import ApiKey, Organization, Role
 from .recruiter import services as recruiting
@@ -133,10 +134,11 @@ def reconcile_command(stale_minutes: int) -> None:
 
 
 def run_periodic_tasks() -> dict[str, int]:
-    """One pass of the periodic work: due reminders, expiries, lost jobs."""
+    """One pass of the periodic work: due reminders, expiries, lost jobs, abandoned uploads."""
     sent = recruiting.send_due_reminders()
     sent["requeued_jobs"] = len(jobs.reconcile())
     sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
+    sent["swept_upload_chunks"] = chunks.sweep_abandoned_uploads()
     return sent
 
 

@@ -93,7 +93,16 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         # After the deadline, an interview under way may still finish uploading and submit.
         "FINISH_GRACE_MINUTES": int(env.get("FINISH_GRACE_MINUTES", "60")),
         "MAX_TAKE_BYTES": int(env.get("MAX_TAKE_BYTES", str(600 * 1024 * 1024))),
-        "UPLOAD_STAGING_DIR": env.get("UPLOAD_STAGING_DIR") or str(instance / "uploads"),
+        # tus expiration: an unfinished upload untouched this long is abandoned and swept.
+        "UPLOAD_EXPIRY_HOURS": float(env.get("UPLOAD_EXPIRY_HOURS", "24")),
+        # Who assembles a finished upload's chunks into its original: "web" (the node that took
+        # the last byte, right after answering) or "worker" (the media worker, before processing).
+        "UPLOAD_ASSEMBLY": env.get("UPLOAD_ASSEMBLY", "web"),
+        # Origins (comma-separated, or *) allowed to call the candidate API and tus endpoints
+        # from another site, for embedding the recorder; none by default (same origin only).
+        "UPLOAD_CORS_ORIGINS": [
+            o.strip() for o in env.get("UPLOAD_CORS_ORIGINS", "").split(",") if o.strip()
+        ],
         "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),
         # The integration API (/api/v1): requests per key, page sizes, playback URL lifetime.
         "API_TITLE": "Interviews API",
@@ -123,7 +132,6 @@ def test_overrides(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "MEDIA_ROOT": str(Path(instance_path) / "media"),
         "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
-        "UPLOAD_STAGING_DIR": str(Path(instance_path) / "uploads"),
         # Webhook receivers in the tests listen on loopback.
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS": True,
     }

@@ -112,8 +112,10 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault(
         "Permissions-Policy", "camera=(self), microphone=(self), geolocation=()"
     )
-    if current_user and current_user.is_authenticated:
-        response.headers.setdefault("Cache-Control", "no-store")
+    # Answers that already say how to cache them (the candidate API, uploads) skip loading the
+    # signed-in user, which costs a session decode on the hottest path.
+    if "Cache-Control" not in response.headers and current_user and current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -118,6 +119,33 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto in server mode on a spare loopback port (a real HTTP S3 API), stopped by PID."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("moto server did not start")
+            time.sleep(0.1)
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
 # --- app and database ------------------------------------------------------------------------
 
 
@@ -126,13 +154,15 @@ class Client(FlaskClient):
 
     Tests hold an app context open (for the database), and Flask reuses it for requests, so
     per-request caches in ``g`` (flask-login's user, Flask-WTF's CSRF token) would otherwise
-    leak from one client to another.
+    leak from one client to another. Responses are buffered, so the WSGI ``close`` runs as a
+    server's does once a response is sent (work deferred with ``call_on_close`` happens).
     """
 
     def open(self, *args, **kwargs):
         if has_app_context():
             for name in list(g):
                 g.pop(name)
+        kwargs.setdefault("buffered", True)
         return super().open(*args, **kwargs)
 
 
@@ -155,7 +185,6 @@ def worker_env(app: Flask, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": app.config["REDIS_URL"],
         "MEDIA_ROOT": app.config["MEDIA_ROOT"],
-        "UPLOAD_STAGING_DIR": app.config["UPLOAD_STAGING_DIR"],
         "MEDIA_GRACE_SECONDS": str(app.config["MEDIA_GRACE_SECONDS"]),
         "SECRET_KEY": app.config["SECRET_KEY"],
         "PYTHONPATH": str(PROJECT_ROOT),

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from interview.candidate import uploads
 from interview.extensions import db
+from interview.media import chunks
 from interview.media import services as media_services
 from interview.models import (
     AssetKind,
@@ -319,7 +319,7 @@ def test_chunks_sent_to_another_take_of_the_same_candidate_are_refused(client, o
     assert _patch(client, second_url, b"more", 5).status_code == 409
     first_take = db.session.get(Take, int(first_url.rsplit("/", 1)[1]))
     assert first_take.status == TakeStatus.FAILED
-    assert not uploads.staging_path(first_take).exists()
+    assert chunks.chunks_of(first_take.id) == []
 
 
 def test_a_polyglot_with_webm_magic_but_html_inside_is_refused_and_never_served_as_html(

@@ -145,8 +145,11 @@ def _sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def store_original(take: Take, local_path: str | Path, content_type: str) -> MediaAsset:
-    """Put a fully received upload into storage as the take's ORIGINAL asset.
+def store_original(
+    take: Take, local_path: str | Path, content_type: str, checksum_sha256: str | None = None
+) -> MediaAsset:
+    """Put a fully received upload into storage as the take's ORIGINAL asset (its SHA-256 is
+    computed here unless the caller already hashed the bytes on their way in).
 
     Adds (or replaces) the asset row in the session; the caller commits, with its own change
     (typically the take becoming ``uploaded``), then calls ``enqueue_processing``.
@@ -166,7 +169,7 @@ def store_original(take: Take, local_path: str | Path, content_type: str) -> Med
     asset.storage_key = key
     asset.content_type = content_type
     asset.size_bytes = size
-    asset.checksum_sha256 = _sha256(local_path)
+    asset.checksum_sha256 = checksum_sha256 or _sha256(local_path)
     take.content_type = content_type
     take.checksum_sha256 = asset.checksum_sha256
     db.session.flush()

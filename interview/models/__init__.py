@@ -14,7 +14,7 @@ from .candidates import (
     TakeStatus,
 )
 from .jobs import JobRun, JobStatus
-from .media import AssetKind, MediaAsset
+from .media import AssetKind, MediaAsset, UploadChunk
 from .reports import PageSize, Report, ReportKind, ReportStatus
 from .reviews import (
     Comment,
@@ -79,6 +79,7 @@ __all__ = [
     "Take",
     "TakeStatus",
     "UTCDateTime",
+    "UploadChunk",
     "User",
     "utcnow",
 ]

@@ -12,7 +12,6 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
@@ -21,7 +20,7 @@ from flask import current_app
 
 from .. import audit, jobs, tokens
 from ..extensions import db
-from ..media import probe
+from ..media import chunks, probe
 from ..media.storage import get_storage
 from ..models import (
     AssetKind,
@@ -577,11 +576,9 @@ def reset_question(invitation: Invitation, interview_question: InterviewQuestion
     """Let the candidate answer one question again: its takes and kept answer are removed."""
     if invitation.status == InvitationStatus.REVOKED:
         raise RecruitingError("This invitation is revoked.")
-    # The recordings go for good: stored files and any upload still staged (the staging name is
-    # the one candidate.uploads uses).
+    # The recordings go for good: stored files and any upload still in flight.
     doomed_keys = [a.storage_key for t in interview_question.takes for a in t.assets]
-    staging = Path(current_app.config["UPLOAD_STAGING_DIR"])
-    doomed_staging = [staging / f"take-{t.id}.part" for t in interview_question.takes]
+    chunks.discard_chunks([t.id for t in interview_question.takes])
     interview_question.takes.clear()
     interview_question.response = None
     interview_question.revealed_at = None
@@ -593,8 +590,6 @@ def reset_question(invitation: Invitation, interview_question: InterviewQuestion
     storage = get_storage()
     for key in doomed_keys:
         storage.delete(key)
-    for path in doomed_staging:
-        path.unlink(missing_ok=True)
 
 
 # --- funnel and reminders ---------------------------------------------------------------------
