@@ -1,7 +1,7 @@
 """API keys, idempotent requests, webhooks, share links
 
 Revision ID: 1655d17455a5
-Revises: 0c84b0cb0429
+Revises: abaa9465bc27
 Create Date: 2026-11-30 13:00:31.538218
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1655d17455a5'
-down_revision = '0c84b0cb0429'
+down_revision = 'abaa9465bc27'
 branch_labels = None
 depends_on = None
 
