@@ -1,4 +1,5 @@
-"""Command-line entry points: ``flask users``, ``flask demo``, ``flask worker``, ``flask jobs``."""
+"""Command-line entry points: ``flask users``, ``flask demo``, ``flask worker``, ``flask jobs``,
+``flask api keys``."""
 
 from __future__ import annotations
 
@@ -13,16 +14,63 @@ from flask.cli import AppGroup
 
 from . import demo, jobs
 from .admin import services as accounts
+from .api import services as api_services
 from .extensions import db
 from .media import chunks
 from .media import services as media
-from .models import Organization, Role
+from .models import ApiKey, Organization, Role
 from .privacy import retention
 from .privacy.cli import privacy_cli
 from .recruiter import services as recruiting
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 jobs_cli = AppGroup("jobs", help="Inspect and repair background jobs.")
+api_cli = AppGroup("api", help="The integration API.")
+keys_cli = AppGroup("keys", help="API keys of an organisation.")
+api_cli.add_command(keys_cli)
+
+
+def _org(ref: str) -> Organization:
+    org = db.session.scalar(sa.select(Organization).where(Organization.slug == ref))
+    if org is None and ref.isdigit():
+        org = db.session.get(Organization, int(ref))
+    if org is None:
+        raise click.ClickException(f"No organisation with slug or id {ref!r}.")
+    return org
+
+
+@keys_cli.command("create")
+@click.option("--org", "org_ref", required=True, help="The organisation's slug or id.")
+@click.option("--name", required=True)
+@click.option("--scopes", default="read", show_default=True, help="read,invite,decide,webhooks")
+def create_key_command(org_ref: str, name: str, scopes: str) -> None:
+    """Make an API key and print it (the only time it is shown)."""
+    try:
+        raw = api_services.create_key(_org(org_ref), name, scopes, None)
+    except api_services.ApiKeyError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(raw)
+
+
+@keys_cli.command("list")
+@click.option("--org", "org_ref", required=True)
+def list_keys_command(org_ref: str) -> None:
+    """The organisation's keys: id, prefix, scopes, last use, status."""
+    for key in api_services.org_keys(_org(org_ref).id):
+        used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "never"
+        state = "active" if key.is_active else "revoked"
+        click.echo(f"{key.id}\t{key.prefix}…\t{','.join(key.scopes)}\t{used}\t{state}\t{key.name}")
+
+
+@keys_cli.command("revoke")
+@click.argument("key_id", type=int)
+def revoke_key_command(key_id: int) -> None:
+    """Revoke a key by id (it stops working at once)."""
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        raise click.ClickException(f"No API key {key_id}.")
+    api_services.revoke_key(key, None)
+    click.echo(f"revoked {key.prefix}…")
 
 
 @users_cli.command("create-admin")
@@ -132,5 +180,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(privacy_cli)
+    app.cli.add_command(api_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)

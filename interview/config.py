@@ -130,6 +130,20 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         # than these are removed.
         "WORK_FOLDER_MAX_AGE_HOURS": int(env.get("WORK_FOLDER_MAX_AGE_HOURS", "24")),
         "ORPHAN_GRACE_MINUTES": int(env.get("ORPHAN_GRACE_MINUTES", "60")),
+        # The integration API (/api/v1): requests per key, page sizes, playback URL lifetime.
+        "API_TITLE": "Interviews API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
+        "API_PLAYBACK_URL_SECONDS": int(env.get("API_PLAYBACK_URL_SECONDS", "300")),
+        # Webhooks: loopback/private targets only when an operator allows them (tests do).
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": _bool(env.get("WEBHOOKS_ALLOW_PRIVATE_TARGETS")),
+        "WEBHOOKS_TIMEOUT_SECONDS": float(env.get("WEBHOOKS_TIMEOUT_SECONDS", "10")),
+        "WEBHOOKS_DISABLE_AFTER_FAILURES": int(env.get("WEBHOOKS_DISABLE_AFTER_FAILURES", "20")),
+        "WEBHOOKS_ROTATION_OVERLAP_HOURS": int(env.get("WEBHOOKS_ROTATION_OVERLAP_HOURS", "24")),
+        # Share links for hiring managers: default lifetime and passcode attempts.
+        "SHARE_LINK_DAYS": int(env.get("SHARE_LINK_DAYS", "14")),
+        "SHARE_PASSCODE_LIMIT": env.get("SHARE_PASSCODE_LIMIT", "10 per 15 minutes"),
         "JOB_DEFAULT_TIMEOUT": int(env.get("JOB_DEFAULT_TIMEOUT", "600")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_FORM_BYTES", str(16 * 1024 * 1024))),
         # A question's video: the one limit the form states, the upload route accepts (above
@@ -148,4 +162,6 @@ def test_overrides(instance_path: str) -> dict[str, Any]:
         "MEDIA_ROOT": str(Path(instance_path) / "media"),
         "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
         "WORK_DIR": str(Path(instance_path) / "work"),
+        # Webhook receivers in the tests listen on loopback.
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": True,
     }

@@ -21,6 +21,7 @@ from ..models import (
     TakeStatus,
     utcnow,
 )
+from ..webhooks import services as webhooks
 
 
 class LinkProblem(Exception):
@@ -128,6 +129,7 @@ def touch(invitation: Invitation, ip: str | None) -> None:
         invitation.status = InvitationStatus.OPENED
         invitation.opened_at = now
         audit.record("invitation.opened", invitation, actor_label="candidate")
+        webhooks.emit_for_invitation(invitation, "invitation.opened")
     invitation.last_activity_at = now
     db.session.commit()
 
@@ -153,6 +155,7 @@ def start(invitation: Invitation, ip: str | None) -> None:
         for index, q in enumerate(invitation.screening.questions)
     ]
     audit.record("invitation.started", invitation, actor_label="candidate", consent_ip=ip)
+    webhooks.emit_for_invitation(invitation, "interview.started")
     db.session.commit()
 
 
@@ -440,6 +443,7 @@ def submit(invitation: Invitation) -> None:
     invitation.completed_at = now
     invitation.last_activity_at = now
     audit.record("invitation.completed", invitation, actor_label="candidate")
+    webhooks.emit_for_invitation(invitation, "interview.completed")
     db.session.commit()
     # The receipt, with the candidate's "your data" link (privacy.jobs.send_receipt).
     jobs.enqueue("email.receipt", invitation.id)

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from flask import Response, current_app, redirect, request, send_file
 from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
 
-from .. import jobs
+from .. import audit, jobs
 from ..extensions import db
 from ..models import (
     AssetKind,
@@ -39,6 +39,7 @@ from ..models import (
     utcnow,
 )
 from ..models import Response as KeptAnswer
+from ..webhooks import services as webhooks
 from . import probe, transcode
 from .storage import NotStored, Storage, get_storage
 
@@ -407,6 +408,11 @@ def _publish(take: Take, token: str, outputs: _Outputs, keys: dict[AssetKind, st
         for key in keys.values():
             storage.delete(key)
         return False
+    question = take.question
+    if not question.is_practice:
+        webhooks.emit_for_invitation(
+            question.invitation, "answer.ready", take_id=take.id, question=question.position
+        )
     replaced = []
     media_key = keys[AssetKind.MP4]
     replaced.append(
@@ -662,6 +668,23 @@ def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
         last_modified=asset.updated_at,
         max_age=3600,
     )
+
+
+def serve_and_audit(asset: MediaAsset, *, as_attachment: bool = False, **details: Any) -> Response:
+    """``send_asset``, and an audit event (``media.stream`` / ``media.download``) when a viewing
+    or download starts (not for every seek). For pages, the API and share links alike."""
+    response = send_asset(asset, as_attachment=as_attachment)
+    started = request.method == "GET" and is_new_viewing(request.headers.get("Range"))
+    if started and response.status_code in (200, 206, 302):
+        audit.record(
+            "media.download" if as_attachment else "media.stream",
+            asset,
+            kind=asset.kind.value,
+            take_id=asset.take_id,
+            **details,
+        )
+        db.session.commit()
+    return response
 
 
 def is_new_viewing(range_header: str | None) -> bool:

@@ -1,6 +1,7 @@
 """The data model, one module per domain area; import models from here."""
 
 from .accounts import Organization, Role, User
+from .api import SCOPES, ApiKey, IdempotentRequest
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
 from .candidates import (
@@ -27,8 +28,28 @@ from .reviews import (
     Score,
 )
 from .screenings import Criterion, Question, Rubric, Screening, ScreeningStatus
+from .shares import ShareLink, ShareLinkCandidate
+from .webhooks import (
+    EVENT_TYPES,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
+    "EVENT_TYPES",
+    "SCOPES",
+    "ApiKey",
+    "DeliveryStatus",
+    "IdempotentRequest",
+    "ShareLink",
+    "ShareLinkCandidate",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "AssetKind",
     "AuditEvent",
     "Comment",

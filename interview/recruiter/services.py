@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -380,6 +381,55 @@ def invite(screening: Screening, name: str, email: str, *, send_email: bool = Tr
     if send_email:
         jobs.enqueue("email.invitation", invitation.id)
     return invitation
+
+
+@dataclass
+class ImportResult:
+    invited: list[Invitation] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line number, email)
+
+
+def invite_many(
+    screening: Screening,
+    rows: list[tuple[int, str, str]],
+    *,
+    send_email: bool = True,
+    result: ImportResult | None = None,
+) -> ImportResult:
+    """Invite every good (line or index, name, email) row; bad rows and duplicates are reported
+    by their number, never half-done. The API's bulk invitation uses it (the CSV import runs
+    as a job: recruiter/imports.py)."""
+    check_can_invite(screening)
+    result = result or ImportResult()
+    seen: set[str] = set()
+    for line, raw_name, raw_email in rows:
+        name, raw_email = (raw_name or "").strip(), (raw_email or "").strip()
+        if not name:
+            result.errors.append((line, "the name is empty"))
+            continue
+        try:
+            email = normalise_candidate_email(raw_email)
+        except RecruitingError as error:
+            result.errors.append((line, f"{raw_email or '(empty)'}: {error}"))
+            continue
+        if email in seen or already_invited(screening, email):
+            result.duplicates.append((line, email))
+            continue
+        seen.add(email)
+        result.invited.append(new_invitation(screening, name, email))
+    audit.record(
+        "invitation.bulk",
+        screening,
+        invited=len(result.invited),
+        errors=len(result.errors),
+        duplicates=len(result.duplicates),
+    )
+    db.session.commit()
+    if send_email:
+        for invitation in result.invited:
+            jobs.enqueue("email.invitation", invitation.id)
+    return result
 
 
 def invitation_in_screening_or_none(screening: Screening, invitation_id: int) -> Invitation | None:

@@ -19,12 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Response, current_app
+from flask import Response, current_app, request
 from werkzeug.exceptions import NotFound
 
 from .. import audit, jobs
 from ..extensions import db
-from ..media.services import send_stored
+from ..media.services import is_new_viewing, send_stored
 from ..media.storage import get_storage
 from ..models import (
     Criterion,
@@ -39,6 +39,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..webhooks import services as webhooks
 from . import csv, documents, pdf, services
 
 JOB = "reports.render"
@@ -127,7 +128,7 @@ def parse_page_size(value: str | None) -> PageSize:
 def request_report(
     screening: Screening,
     kind: ReportKind,
-    user: User,
+    user: User | None,
     *,
     invitation: Invitation | None = None,
     page_size: PageSize = PageSize.A4,
@@ -173,7 +174,7 @@ def request_report(
             page_size=page_size,
         )
         db.session.add(report)
-    report.requested_by_id = user.id
+    report.requested_by_id = user.id if user else None
     db.session.flush()
     audit.record(
         "report.request",
@@ -299,6 +300,16 @@ def render(report_id: int) -> str:
         report.status = ReportStatus.READY
         report.finished_at = utcnow()
         report.error = None
+        webhooks.emit(
+            report.org_id,
+            "report.ready",
+            {
+                "report_id": report.id,
+                "kind": report.kind.value,
+                "screening_id": report.screening_id,
+                "invitation_id": report.invitation_id,
+            },
+        )
         db.session.commit()
     except BaseException as error:
         db.session.rollback()
@@ -362,6 +373,22 @@ def send_report(report: Report) -> Response:
         etag=hashlib.sha256(report.storage_key.encode()).hexdigest(),
         last_modified=report.finished_at,
     )
+
+
+def download(report: Report) -> Response:
+    """``send_report`` plus the ``report.download`` audit event when a download starts (the
+    Reports page and the API both serve through it). Commits the event."""
+    response = send_report(report)
+    if response.status_code in (200, 206) and is_new_viewing(request.headers.get("Range")):
+        audit.record(
+            "report.download",
+            report,
+            kind=report.kind.value,
+            screening_id=report.screening_id,
+            invitation_id=report.invitation_id,
+        )
+        db.session.commit()
+    return response
 
 
 @dataclass

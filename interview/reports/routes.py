@@ -22,7 +22,6 @@ from flask_login import current_user
 from .. import audit
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..media.services import is_new_viewing
 from ..models import (
     Invitation,
     PageSize,
@@ -152,18 +151,7 @@ def _reused(report: Report) -> str:
 @bp.route("/<int:report_id>/download")
 @roles_required(*READERS)
 def download(report_id: int):
-    report = get_in_org_or_404(Report, report_id)
-    response = reporting.send_report(report)
-    if response.status_code in (200, 206) and is_new_viewing(request.headers.get("Range")):
-        audit.record(
-            "report.download",
-            report,
-            kind=report.kind.value,
-            screening_id=report.screening_id,
-            invitation_id=report.invitation_id,
-        )
-        db.session.commit()
-    return response
+    return reporting.download(get_in_org_or_404(Report, report_id))
 
 
 @bp.route("/<int:report_id>/regenerate", methods=["POST"])

@@ -38,6 +38,7 @@ from ..models import (
 from ..models.screenings import SCALE
 from ..reports import scoring
 from ..reports.services import criteria_of
+from ..webhooks import services as webhooks
 from .access import (
     COMMENT_MAX,
     MANAGERS,
@@ -347,6 +348,7 @@ def submit(review: Review) -> None:
     review.status = ReviewStatus.SUBMITTED
     review.submitted_at = utcnow()
     audit.record("review.submit", review, score=review.mean_score)
+    webhooks.emit_for_invitation(review.invitation, "review.submitted", review_id=review.id)
 
 
 def reopen(review: Review) -> None:

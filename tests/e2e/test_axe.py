@@ -85,7 +85,7 @@ def _staff_pages(app, org, role: Role) -> list[tuple[str, str]]:
         for endpoint, rule, method in ROUTES
         if method == "GET"
         and endpoint not in PUBLIC
-        and role in app.view_functions[endpoint].allowed_roles
+        and role in getattr(app.view_functions[endpoint], "allowed_roles", ())
     ]
     return [(endpoint, _url(app, endpoint, org)) for endpoint, _rule in allowed]
 

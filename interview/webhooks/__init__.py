@@ -1,0 +1,1 @@
+"""Webhooks: endpoints, events written with each change, signed deliveries with retries."""
