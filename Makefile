@@ -26,7 +26,7 @@ run: install system-deps
 ## test: the whole suite on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
 ##       (installs Debian's chromium for the browser tests when missing)
 test: install
-	@bin/system-deps chromium pdftotext
+	@bin/system-deps chromium pdftotext espeak-ng
 	@bin/test
 
 lint: install

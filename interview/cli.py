@@ -17,6 +17,8 @@ from .extensions import db
 from .media import services as media
 from .models import Organization, Role
 from .recruiter import services as recruiting
+from .transcripts import asr
+from .transcripts import services as transcripts
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 jobs_cli = AppGroup("jobs", help="Inspect and repair background jobs.")
@@ -67,6 +69,13 @@ def demo_command() -> None:
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 def worker_command(queues: str, burst: bool) -> None:
     """Run an RQ worker inside the app context."""
+    if "transcripts" in queues.split(",") and transcripts.enabled():
+        # Verify the speech model (SHA-256) before any job: a bad one is reported now, and its
+        # jobs fail with the same clear reason while answers stay reviewable.
+        try:
+            click.echo(f"Speech model verified: {transcripts.prepare_model()}")
+        except asr.ModelUnavailable as error:
+            click.echo(f"Transcripts unavailable: {error}", err=True)
     jobs.run_worker(current_app._get_current_object(), queues.split(","), burst=burst)
 
 
@@ -82,6 +91,10 @@ def reconcile_command(stale_minutes: int) -> None:
     click.echo(f"Re-queued {len(takes)} take(s) stuck in uploaded/processing.")
     for take in takes:
         click.echo(f"  take {take.id}")
+    texts = transcripts.reconcile_transcripts(timedelta(minutes=stale_minutes))
+    click.echo(f"Re-queued {len(texts)} transcript(s) stuck or missing.")
+    for transcript in texts:
+        click.echo(f"  transcript {transcript.id}")
 
 
 def run_periodic_tasks() -> dict[str, int]:
@@ -89,6 +102,7 @@ def run_periodic_tasks() -> dict[str, int]:
     sent = recruiting.send_due_reminders()
     sent["requeued_jobs"] = len(jobs.reconcile())
     sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
+    sent["requeued_transcripts"] = len(transcripts.reconcile_transcripts(timedelta(minutes=5)))
     return sent
 
 

@@ -30,7 +30,8 @@ from .models import JobRun, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("media", "emails", "reports")
+# A worker started without --queues serves all of them, in this order of priority.
+QUEUES = ("media", "emails", "reports", "transcripts")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ JOBS: dict[str, JobSpec] = {
     # A 200-candidate screening report renders in seconds; the timeout leaves room for big ones.
     # Two retries cover a storage hiccup; a template or data error fails the same way each time.
     "reports.render": JobSpec("reports", "interview.reports.jobs.render_report", 300, (10, 60)),
+    # Queued with a timeout proportional to the answer; this one (reconcile) covers 10 minutes.
+    "transcribe": JobSpec(
+        "transcripts", "interview.transcripts.jobs.transcribe", 1800, (30, 120, 600)
+    ),
 }
 
 

@@ -65,7 +65,10 @@ def test_demo_is_idempotent_and_its_accounts_work(app, runner):
 def test_tick_runs_reminders_and_reconcile(runner, org):
     result = runner.invoke(args=["jobs", "tick"])
     assert result.exit_code == 0, result.output
-    assert "start=0 deadline=0 expired=0 requeued_jobs=0 requeued_takes=0" in result.output
+    assert (
+        "start=0 deadline=0 expired=0 requeued_jobs=0 requeued_takes=0 requeued_transcripts=0"
+        in result.output
+    )
 
 
 def test_create_admin_makes_an_organisation_and_its_admin(app, runner):

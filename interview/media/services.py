@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import Response, current_app, redirect, request, send_file
 from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
 
@@ -42,6 +43,10 @@ from . import probe, transcode
 from .storage import NotStored, Storage, get_storage
 
 log = logging.getLogger(__name__)
+
+# Sent (with ``take_id``) after a take became ready and was committed. Other areas listen
+# (transcripts queue their recognition) without media knowing them.
+take_ready = Namespace().signal("take-ready")
 
 JOB_NAME = "process_take"
 STILL_TRYING = "processing kept failing"
@@ -431,6 +436,7 @@ def _publish(take: Take, token: str, outputs: _Outputs, keys: dict[AssetKind, st
     for key in replaced:
         if key:
             storage.delete(key)
+    take_ready.send(current_app._get_current_object(), take_id=take.id)
     return True
 
 

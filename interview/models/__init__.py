@@ -24,7 +24,15 @@ from .reviews import (
     ReviewStatus,
     Score,
 )
-from .screenings import Criterion, Question, Rubric, Screening, ScreeningStatus
+from .screenings import (
+    Criterion,
+    Question,
+    ReviewMode,
+    Rubric,
+    Screening,
+    ScreeningStatus,
+)
+from .transcripts import Transcript, TranscriptSegment, TranscriptStatus
 
 __all__ = [
     "AssetKind",
@@ -48,6 +56,7 @@ __all__ = [
     "ReportStatus",
     "Response",
     "Review",
+    "ReviewMode",
     "ReviewAssignment",
     "ReviewStatus",
     "Role",
@@ -57,6 +66,9 @@ __all__ = [
     "ScreeningStatus",
     "Take",
     "TakeStatus",
+    "Transcript",
+    "TranscriptSegment",
+    "TranscriptStatus",
     "UTCDateTime",
     "User",
     "utcnow",
