@@ -18,7 +18,8 @@ from .extensions import csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
 from .recruiter.routes import bp as recruiter_bp
 from .reports.routes import bp as reports_bp
-from .review.routes import bp as review_bp
+from .review import management as review_management
+from .review import routes as review_routes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,7 +77,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recruiter_bp)
     app.register_blueprint(candidate_bp)
     app.register_blueprint(media_bp)
-    app.register_blueprint(review_bp)
+    # The review area's pages live in two modules on one blueprint.
+    assert review_management.bp is review_routes.bp
+    app.register_blueprint(review_routes.bp)
     app.register_blueprint(reports_bp)
 
 

@@ -18,6 +18,7 @@ from .media import services as media
 from .models import Organization, Role
 from .recruiter import services as recruiting
 from .transcripts import asr
+from .transcripts import recovery as transcript_recovery
 from .transcripts import services as transcripts
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
@@ -91,7 +92,7 @@ def reconcile_command(stale_minutes: int) -> None:
     click.echo(f"Re-queued {len(takes)} take(s) stuck in uploaded/processing.")
     for take in takes:
         click.echo(f"  take {take.id}")
-    texts = transcripts.reconcile_transcripts(timedelta(minutes=stale_minutes))
+    texts = transcript_recovery.reconcile_transcripts(timedelta(minutes=stale_minutes))
     click.echo(f"Re-queued {len(texts)} transcript(s) stuck or missing.")
     for transcript in texts:
         click.echo(f"  transcript {transcript.id}")
@@ -102,7 +103,8 @@ def run_periodic_tasks() -> dict[str, int]:
     sent = recruiting.send_due_reminders()
     sent["requeued_jobs"] = len(jobs.reconcile())
     sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
-    sent["requeued_transcripts"] = len(transcripts.reconcile_transcripts(timedelta(minutes=5)))
+    requeued = transcript_recovery.reconcile_transcripts(timedelta(minutes=5))
+    sent["requeued_transcripts"] = len(requeued)
     return sent
 
 

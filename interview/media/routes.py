@@ -8,6 +8,7 @@ from flask_login import current_user
 from .. import audit
 from ..extensions import db
 from ..models import InvitationStatus, MediaAsset, Role
+from ..review.access import may_stream_answer_asset
 from ..security import get_in_org_or_404, is_assigned_reviewer, roles_required
 from . import services
 
@@ -31,6 +32,9 @@ def asset(asset_id: int):
             invitation.status == InvitationStatus.COMPLETED
             and is_assigned_reviewer(current_user, invitation.screening_id, invitation.id)
         ):
+            abort(404)
+        # Audio-only and transcript-only review: no picture (or sound) before they submit.
+        if not may_stream_answer_asset(current_user, invitation, media.kind, media.content_type):
             abort(404)
     download = request.args.get("download") == "1"
     response = services.send_asset(media, as_attachment=download)

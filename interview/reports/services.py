@@ -78,6 +78,7 @@ class ResponseResult:
     video_asset_id: int | None
     poster_asset_id: int | None
     audio_only: bool
+    take_id: int | None = None
     # scores[reviewer_id][criterion_id] = value
     scores: dict[int, dict[int, int]] = field(default_factory=dict)
     weighted: dict[int, float | None] = field(default_factory=dict)
@@ -232,6 +233,7 @@ def candidate_results(
             video_asset_id=_asset_id(take, AssetKind.MP4),
             poster_asset_id=_asset_id(take, AssetKind.POSTER),
             audio_only=take.audio_only,
+            take_id=take.id,
         )
         responses_by_inv[question.invitation_id].append(result)
         response_index[response.id] = result

@@ -33,7 +33,6 @@ from ..media.probe import MediaRejected
 from ..media.storage import get_storage
 from ..models import (
     AssetKind,
-    InterviewQuestion,
     JobRun,
     JobStatus,
     MediaAsset,
@@ -93,7 +92,7 @@ def _is_scored_answer(take: Take) -> bool:
     return not take.question.is_practice
 
 
-def _enqueue(transcript: Transcript, duration_ms: int | None) -> JobRun:
+def enqueue(transcript: Transcript, duration_ms: int | None) -> JobRun:
     run = jobs.enqueue(JOB_NAME, transcript.id, timeout=job_timeout(duration_ms))
     db.session.execute(
         sa.update(Transcript)
@@ -129,7 +128,7 @@ def request_for_take(take_id: int) -> Transcript | None:
         requested_language=screening.answer_language,
     )
     if transcript is not None:
-        _enqueue(transcript, take.duration_ms)
+        enqueue(transcript, take.duration_ms)
     return transcript
 
 
@@ -137,7 +136,7 @@ def request_for_prompt(asset: MediaAsset, language: str | None = None) -> Transc
     """Queue recognition of a question video, for the captions candidates see."""
     transcript = _create(org_id=asset.org_id, asset_id=asset.id, requested_language=language)
     if transcript is not None:
-        _enqueue(transcript, asset.duration_ms)
+        enqueue(transcript, asset.duration_ms)
     return transcript
 
 
@@ -409,58 +408,3 @@ def transcribe(transcript_id: int, job_id: str | None = None) -> Outcome:
 
 def cues_of(result: asr.Transcription) -> list[vtt.Cue]:
     return vtt.cues(result.segments, words_of=lambda s: s.words, duration=result.duration)
-
-
-# --- recovery sweep -------------------------------------------------------------------------
-
-
-def reconcile_transcripts(stale_after: timedelta) -> list[Transcript]:
-    """Re-queue transcripts stuck in queued/processing that no live run carries, and request
-    the missing ones of ready scored answers (a request lost before it was recorded)."""
-    if not enabled():
-        return []
-    cutoff = utcnow() - stale_after
-    active = {
-        run.args[0]
-        for run in db.session.scalars(
-            sa.select(JobRun).where(
-                JobRun.name == JOB_NAME, JobRun.status.in_([JobStatus.QUEUED, JobStatus.STARTED])
-            )
-        )
-        if run.args
-    }
-    stuck = db.session.scalars(
-        sa.select(Transcript).where(
-            Transcript.status.in_([TranscriptStatus.QUEUED, TranscriptStatus.PROCESSING]),
-            Transcript.updated_at < cutoff,
-        )
-    ).all()
-    resent = []
-    for transcript in stuck:
-        if transcript.id in active:
-            continue
-        db.session.execute(
-            sa.update(Transcript)
-            .where(Transcript.id == transcript.id)
-            .values(status=TranscriptStatus.QUEUED, claim_token=None)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        _enqueue(transcript, transcript.duration_ms)
-        resent.append(transcript)
-    missing = db.session.scalars(
-        sa.select(Take.id)
-        .join(InterviewQuestion, InterviewQuestion.id == Take.question_id)
-        .outerjoin(Transcript, Transcript.take_id == Take.id)
-        .where(
-            Take.status == TakeStatus.READY,
-            Take.processed_at < cutoff,
-            InterviewQuestion.is_practice.is_(False),
-            Transcript.id.is_(None),
-        )
-    ).all()
-    for take_id in missing:
-        transcript = request_for_take(take_id)
-        if transcript is not None:
-            resent.append(transcript)
-    return resent
