@@ -637,9 +637,13 @@ def send_stored(
 
 def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
     """Serve one asset to someone already authorised (``send_stored``); for object storage, a
-    redirect to a short-lived presigned URL instead."""
+    redirect to a short-lived presigned URL instead, except captions: a <track> must come from
+    the page's own origin, and they are small."""
     storage: Storage = get_storage()
-    url = storage.presigned_url(asset.storage_key, current_app.config["MEDIA_URL_EXPIRES_SECONDS"])
+    url = None
+    if asset.kind != AssetKind.CAPTIONS:
+        expires = current_app.config["MEDIA_URL_EXPIRES_SECONDS"]
+        url = storage.presigned_url(asset.storage_key, expires)
     if url is not None:
         response = redirect(url, code=302)
         response.headers["Cache-Control"] = "private, no-store"

@@ -39,6 +39,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..transcripts import reading as transcript_reading
 from . import csv, documents, pdf, services
 
 JOB = "reports.render"
@@ -131,6 +132,7 @@ def request_report(
     *,
     invitation: Invitation | None = None,
     page_size: PageSize = PageSize.A4,
+    with_transcripts: bool = False,
 ) -> tuple[Report, bool]:
     """Queue a render of a report, or reuse one in the making or still fresh.
 
@@ -145,6 +147,7 @@ def request_report(
             raise ReportError("Only a candidate who completed the interview has a report.")
     else:
         invitation = None
+        with_transcripts = False  # the CSV always has them; the screening PDF never
     if kind == ReportKind.SCREENING_CSV:
         page_size = PageSize.A4  # no paper: one CSV export per screening
     report = db.session.scalar(
@@ -153,6 +156,7 @@ def request_report(
             Report.screening_id == screening.id,
             Report.kind == kind,
             Report.page_size == page_size,
+            Report.with_transcripts == with_transcripts,
             Report.invitation_id.is_(None)
             if invitation is None
             else Report.invitation_id == invitation.id,
@@ -171,6 +175,7 @@ def request_report(
             invitation_id=invitation.id if invitation else None,
             kind=kind,
             page_size=page_size,
+            with_transcripts=with_transcripts,
         )
         db.session.add(report)
     report.requested_by_id = user.id
@@ -231,7 +236,9 @@ def build(report: Report) -> bytes:
     if report.kind == ReportKind.CANDIDATE_PDF:
         invitation = db.session.get(Invitation, report.invitation_id)
         assert invitation is not None
-        document = documents.candidate_document(invitation, page_size=page_size)
+        document = documents.candidate_document(
+            invitation, page_size=page_size, with_transcripts=report.with_transcripts
+        )
         return pdf.render_pdf(
             document.html, stylesheet=documents.stylesheet_text(), page_size=page_size.value
         )
@@ -244,7 +251,8 @@ def build(report: Report) -> bytes:
 
 
 def csv_bundle(screening: Screening) -> bytes:
-    """``scores.csv`` (long format) and ``summary.csv`` (one row per candidate) in one ZIP."""
+    """``scores.csv`` (long format), ``summary.csv`` (one row per candidate) and
+    ``answers.csv`` (one row per answer, with its transcript) in one ZIP."""
     results = services.screening_results(screening)
     name = documents.candidate_name(screening)
     email = documents.candidate_email(screening)
@@ -257,8 +265,21 @@ def csv_bundle(screening: Screening) -> bytes:
         csv.summary_header(results),
         csv.summary_rows(results, candidate_name=name, candidate_email=email),
     )
+    texts = transcript_reading.for_takes(
+        r.take_id for c in results.candidates for r in c.responses if r.take_id
+    )
+    answers = csv.to_csv(
+        csv.ANSWERS_HEADER,
+        csv.answers_rows(results, candidate_name=name, candidate_email=email, transcripts=texts),
+    )
     stem = documents.slug(screening.title)
-    return csv.bundle({f"{stem}-scores.csv": scores, f"{stem}-summary.csv": summary})
+    return csv.bundle(
+        {
+            f"{stem}-scores.csv": scores,
+            f"{stem}-summary.csv": summary,
+            f"{stem}-answers.csv": answers,
+        }
+    )
 
 
 def _reason(error: BaseException) -> str:

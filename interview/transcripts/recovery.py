@@ -8,16 +8,19 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import (
+    AssetKind,
     InterviewQuestion,
     JobRun,
     JobStatus,
+    MediaAsset,
+    Question,
     Take,
     TakeStatus,
     Transcript,
     TranscriptStatus,
     utcnow,
 )
-from .services import JOB_NAME, enabled, enqueue, request_for_take
+from .services import JOB_NAME, enabled, enqueue, request_for_prompt, request_for_take
 
 
 def reconcile_transcripts(stale_after: timedelta) -> list[Transcript]:
@@ -67,6 +70,22 @@ def reconcile_transcripts(stale_after: timedelta) -> list[Transcript]:
     ).all()
     for take_id in missing:
         transcript = request_for_take(take_id)
+        if transcript is not None:
+            resent.append(transcript)
+    # Question videos without captions (copies made when a screening is duplicated).
+    videos = db.session.scalars(
+        sa.select(MediaAsset)
+        .outerjoin(Transcript, Transcript.asset_id == MediaAsset.id)
+        .where(
+            MediaAsset.kind == AssetKind.PROMPT_VIDEO,
+            MediaAsset.created_at < cutoff,
+            Transcript.id.is_(None),
+        )
+    ).all()
+    for asset in videos:
+        question = db.session.get(Question, asset.question_id) if asset.question_id else None
+        language = question.screening.answer_language if question else None
+        transcript = request_for_prompt(asset, language)
         if transcript is not None:
             resent.append(transcript)
     return resent

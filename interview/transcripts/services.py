@@ -408,3 +408,28 @@ def transcribe(transcript_id: int, job_id: str | None = None) -> Outcome:
 
 def cues_of(result: asr.Transcription) -> list[vtt.Cue]:
     return vtt.cues(result.segments, words_of=lambda s: s.words, duration=result.duration)
+
+
+def request_for_prompt_if_enabled(asset: MediaAsset, language: str | None) -> None:
+    """A question video was set: queue its captions (errors logged, never in the way)."""
+    if not enabled():
+        return
+    try:
+        request_for_prompt(asset, language)
+    except Exception:  # noqa: BLE001 - the question video works without captions
+        db.session.rollback()
+        log.exception("captions of question video %s not requested", asset.id)
+
+
+def forget_prompt(asset: MediaAsset) -> list[str]:
+    """Before a question video is deleted: remove its captions asset (the transcript goes with
+    the video by cascade); returns the storage keys to delete after the commit."""
+    transcript = db.session.scalar(sa.select(Transcript).where(Transcript.asset_id == asset.id))
+    if transcript is None or transcript.captions_asset_id is None:
+        return []
+    captions = db.session.get(MediaAsset, transcript.captions_asset_id)
+    transcript.captions_asset_id = None
+    if captions is None:
+        return []
+    db.session.delete(captions)
+    return [captions.storage_key]

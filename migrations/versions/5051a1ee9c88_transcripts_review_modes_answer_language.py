@@ -1,4 +1,4 @@
-"""transcripts, review modes, answer language
+"""transcripts, review modes, answer language, report option
 
 Revision ID: 5051a1ee9c88
 Revises: e177b8ff0066
@@ -101,6 +101,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_transcript_segments_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_transcript_segments_transcript_id'), ['transcript_id'], unique=False)
 
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('with_transcripts', sa.Boolean(), server_default=sa.false(), nullable=False))
+
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.add_column(sa.Column('mode', sa.Enum('video', 'audio', 'transcript', name='reviewmode', native_enum=False, create_constraint=True), server_default='video', nullable=False))
 
@@ -129,6 +132,9 @@ def downgrade():
         batch_op.drop_column('answer_language')
         batch_op.drop_constraint(batch_op.f('ck_screenings_reviewmode'), type_='check')
         batch_op.drop_column('review_mode')
+
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.drop_column('with_transcripts')
 
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_reviews_reviewmode'), type_='check')
