@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from flask import url_for
 
 from ..extensions import db
-from ..models import AssetKind, InterviewQuestion, Invitation, ReviewMode, Screening, User
+from ..models import (
+    AssetKind,
+    InterviewQuestion,
+    Invitation,
+    MediaAsset,
+    ReviewMode,
+    Screening,
+    User,
+)
 from ..reports.services import CandidateResult, candidate_numbers
 from ..transcripts import reading
 from ..transcripts import search as transcript_search
@@ -45,11 +53,17 @@ def _url(asset_id: int | None) -> str | None:
 def answer_media(result: CandidateResult, mode: ReviewMode) -> dict[int, AnswerMedia]:
     """By response id: the links the viewer gets in ``mode`` (two queries for all answers)."""
     texts = reading.for_takes(r.take_id for r in result.responses if r.take_id)
+    ids = [r.video_asset_id for r in result.responses if r.video_asset_id]
+    content_types = dict(
+        db.session.execute(
+            db.select(MediaAsset.id, MediaAsset.content_type).where(MediaAsset.id.in_(ids))
+        ).all()
+    )
     out = {}
     for response in result.responses:
         text = texts.get(response.take_id) or reading.TakeText("none")
-        has_picture = response.poster_asset_id is not None
-        sound_only = response.audio_only or not has_picture
+        content_type = content_types.get(response.video_asset_id, "")
+        sound_only = response.audio_only or content_type.startswith("audio/")
         video = poster = audio = None
         if response.video_asset_id:
             kind_type = "audio/mp4" if sound_only else "video/mp4"

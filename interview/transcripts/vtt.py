@@ -82,14 +82,17 @@ def cues(segments: Iterable[_Timed], words_of=None, duration: float | None = Non
     return _fit(out, duration)
 
 
+GAP = 0.001  # a cue ends just before the next starts, so a player never shows both at once
+
+
 def _fit(items: list[Cue], duration: float | None) -> list[Cue]:
     """Keep cues in order, inside [0, duration], not overlapping, each at least 1 ms long."""
     fitted: list[Cue] = []
     last_end = 0.0
     for cue in sorted(items, key=lambda c: c.start):
-        start = max(cue.start, last_end, 0.0)
+        start = max(cue.start, last_end + (GAP if fitted else 0.0), 0.0)
         end = cue.end if duration is None else min(cue.end, duration)
-        if not cue.text.strip() or end - start < 0.001:
+        if not cue.text.strip() or end - start < GAP:
             continue
         fitted.append(Cue(start, end, cue.text.strip()))
         last_end = end

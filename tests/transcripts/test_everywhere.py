@@ -25,15 +25,13 @@ from tests import factories
 from tests.conftest import csrf_token
 from tests.reports.conftest import pdf_text
 
-from .conftest import transcribed
-
 LINES = [(0, 2000, "Hello, I lead the support team."), (2000, 4000, "We cut escalations by half.")]
 
 
 def _candidate(org, name="Robin Reviewed"):
     inv = factories.completed_candidate(org.screening, name, duration_ms=4000)
     take = inv.questions[1].response.take
-    transcribed(take, LINES)
+    factories.transcribed(take, LINES)
     db.session.commit()
     return inv, take
 
@@ -120,7 +118,7 @@ def test_the_receipt_lists_which_answers_have_a_transcript(app, org):
     db.session.add(take)
     db.session.flush()
     factories.keep_as_answer(take)
-    transcribed(take, LINES)
+    factories.transcribed(take, LINES)
     db.session.commit()
     page = app.test_client().get(f"/i/{token}/done").get_data(as_text=True)
     assert '<td class="transcript-state">yes</td>' in page

@@ -13,8 +13,6 @@ from interview.models import AssetKind, ReviewMode, Role
 from interview.reports.services import candidate_numbers
 from tests import factories
 
-from .conftest import transcribed
-
 LINES = [
     (0, 2400, "I have run Kubernetes clusters for five years."),
     (2400, 5200, "During an outage I open an escalation and keep a timeline."),
@@ -28,7 +26,7 @@ def _answer(org, name="Robin Reviewed", lines=LINES, screening=None):
     take = inv.questions[1].response.take
     factories.stored_asset(take, AssetKind.MP4, b"\x00\x00\x00\x18ftypmp42", "video/mp4")
     factories.stored_asset(take, AssetKind.POSTER, b"\xff\xd8 poster \xff\xd9", "image/jpeg")
-    transcribed(take, lines)
+    factories.transcribed(take, lines)
     db.session.commit()
     return inv, take
 
@@ -122,7 +120,7 @@ def test_search_never_returns_another_orgs_or_an_unassigned_candidates_answers(
     unassigned, _ = _answer(org, "Unassigned Person", screening=other_screening)
     practice_take = assigned.questions[0].response.take
     assert assigned.questions[0].is_practice
-    transcribed(practice_take, [(0, 1000, "Kubernetes practice words")])
+    factories.transcribed(practice_take, [(0, 1000, "Kubernetes practice words")])
     db.session.commit()
 
     reviewer = sign_in_as(Role.REVIEWER)

@@ -30,8 +30,9 @@ def test_cues_parse_and_keep_their_times():
 def test_cues_never_leave_the_answer_or_overlap():
     """A segment running past the end (or starting before the last one ended) is clipped."""
     segments = [Segment(0.0, 2.5, "one"), Segment(2.0, 9.0, "two"), Segment(9.5, 11.0, "three")]
+    # "two" starts while "one" is still on screen: it waits until just after "one" ends.
     items = vtt.cues(segments, duration=8.0)
-    assert [(c.start, c.end) for c in items] == [(0.0, 2.5), (2.5, 8.0)]
+    assert [(round(c.start, 3), round(c.end, 3)) for c in items] == [(0.0, 2.5), (2.501, 8.0)]
     for cue in _parse(vtt.render(items)):
         assert 0 <= cue.start_in_seconds <= cue.end_in_seconds <= 8.0
 
