@@ -175,12 +175,14 @@ def _claim_is_dead(transcript: Transcript, job_id: str | None) -> bool:
     return run is None or run.status in (JobStatus.FINISHED, JobStatus.FAILED)
 
 
-def claim(transcript_id: int, job_id: str | None) -> str | None:
-    """Take the transcript for this job (conditional UPDATE); None when it is not ours."""
+def claim(transcript_id: int, job_id: str | None) -> tuple[str | None, str | None]:
+    """Take the transcript for this job (conditional UPDATE). Returns (new claim token, token of
+    a dead claim taken over); the new token is None when the transcript is not ours."""
     transcript = db.session.get(Transcript, transcript_id)
     if transcript is None:
-        return None
+        return None, None
     condition = Transcript.status == TranscriptStatus.QUEUED
+    previous = None
     if transcript.status == TranscriptStatus.PROCESSING and _claim_is_dead(transcript, job_id):
         previous = transcript.claim_token
         same = (
@@ -207,7 +209,7 @@ def claim(transcript_id: int, job_id: str | None) -> str | None:
     )
     db.session.commit()
     db.session.expire_all()
-    return token if result.rowcount == 1 else None
+    return (token, previous) if result.rowcount == 1 else (None, None)
 
 
 def _finish(transcript_id: int, token: str, **values) -> bool:
@@ -355,11 +357,17 @@ def _publish(
 def transcribe(transcript_id: int, job_id: str | None = None) -> Outcome:
     """Claim the transcript, recognise the speech, store segments + captions (+ the answer's
     sound alone). Idempotent; a missing model fails it for good, other errors are retried."""
-    token = claim(transcript_id, job_id)
+    token, dead_claim = claim(transcript_id, job_id)
     if token is None:
         transcript = db.session.get(Transcript, transcript_id)
         return Outcome(transcript_id, "skipped", transcript.status if transcript else "missing")
     transcript = db.session.get(Transcript, transcript_id)
+    storage = get_storage()
+    if dead_claim:
+        # A killed worker may have stored outputs under its claim's keys before dying.
+        storage.delete(_captions_key(transcript, dead_claim))
+        if transcript.take_id is not None:
+            storage.delete(_audio_key(db.session.get(Take, transcript.take_id), dead_claim))
     if transcript.attempts > MAX_ATTEMPTS:
         fail(transcript_id, token, STILL_TRYING)
         return Outcome(transcript_id, "failed", STILL_TRYING)
@@ -367,7 +375,6 @@ def transcribe(transcript_id: int, job_id: str | None = None) -> Outcome:
     if source is None:
         fail(transcript_id, token, NO_MEDIA)
         return Outcome(transcript_id, "failed", NO_MEDIA)
-    storage = get_storage()
     timeout = job_timeout(source.duration_ms)
     files: dict[AssetKind, tuple[str, Path, str]] = {}
     try:
