@@ -66,8 +66,8 @@ class Transcript(TimestampMixin, db.Model):
     segments: Mapped[list[TranscriptSegment]] = relationship(
         back_populates="transcript",
         order_by="TranscriptSegment.position",
+        # Deleted by the ORM too: SQLite does not enforce the foreign keys' ON DELETE here.
         cascade="all, delete-orphan",
-        passive_deletes=True,
     )
 
     __table_args__ = (

@@ -194,3 +194,34 @@ def test_the_sweep_requests_missing_transcripts_and_requeues_stuck_ones(app, org
     assert [t.id for t in recovery.reconcile_transcripts(timedelta(minutes=5))] == [transcript.id]
     db.session.expire_all()
     assert db.session.get(Transcript, transcript.id).status == TranscriptStatus.QUEUED
+
+
+def test_transcripts_and_captions_are_deleted_with_the_answer(org, app):
+    """Deleting a take (as any purge does) deletes its transcript, segments, captions and
+    sound-alone assets, and nothing of it can be found by search any more."""
+    from interview.models import Take, TranscriptSegment
+    from interview.transcripts import search
+
+    inv, take = _candidate(org)
+    kinds = {a.kind for a in take.assets}
+    assert {AssetKind.CAPTIONS, AssetKind.AUDIO} <= kinds
+    scope = sa.true()
+    assert search.search(org.org.id, org.screening.id, "escalations", scope)
+    db.session.delete(inv.questions[1].response)
+    db.session.delete(db.session.get(Take, take.id))
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(Transcript.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(TranscriptSegment.id))) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(MediaAsset.id)).where(
+                MediaAsset.kind.in_([AssetKind.CAPTIONS, AssetKind.AUDIO])
+            )
+        )
+        == 0
+    )
+    if db.engine.dialect.name == "sqlite":  # the FTS5 index follows (triggers)
+        matches = (
+            "SELECT count(*) FROM transcript_search WHERE transcript_search MATCH 'escalations'"
+        )
+        assert db.session.execute(sa.text(matches)).scalar() == 0
