@@ -75,7 +75,7 @@ def worker_command(queues: str, burst: bool) -> None:
         # jobs fail with the same clear reason while answers stay reviewable.
         try:
             click.echo(f"Speech model verified: {transcripts.prepare_model()}")
-        except asr.ModelUnavailable as error:
+        except (asr.ModelUnavailable, OSError) as error:
             click.echo(f"Transcripts unavailable: {error}", err=True)
     jobs.run_worker(current_app._get_current_object(), queues.split(","), burst=burst)
 

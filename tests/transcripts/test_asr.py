@@ -58,3 +58,16 @@ def test_a_missing_model_package_is_a_clear_error(tmp_path):
     path.write_text(json.dumps(manifest))
     with pytest.raises(asr.ModelUnavailable, match="not installed"):
         asr.prepare_model(tmp_path / "model", path)
+
+
+@once
+def test_workers_starting_together_assemble_the_model_without_tripping_over_each_other(tmp_path):
+    """Two processes' worth of prepare_model on one empty folder: both end with a verified
+    model (each writes its own partial file and renames it into place)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    target = tmp_path / "model"
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: asr.prepare_model(target), range(2)))
+    assert results == [target, target]
+    assert not list(target.glob(".*.partial"))
