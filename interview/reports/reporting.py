@@ -66,8 +66,8 @@ class ReportError(Exception):
 
 def report_fingerprint(report: Report) -> str:
     """What the report's figures depend on, hashed: scores, comments, reviews and decisions
-    (``services.scores_fingerprint``), the rubric's criteria and weights, and for screening
-    reports the set of completed candidates."""
+    (``services.scores_fingerprint``), the rubric's criteria and weights, for screening
+    reports the set of completed candidates, and the transcripts when the report prints them."""
     parts = [services.scores_fingerprint(report.screening_id, report.invitation_id)]
     count, latest = db.session.execute(
         sa.select(sa.func.count(Criterion.id), sa.func.max(Criterion.updated_at))
@@ -83,6 +83,8 @@ def report_fingerprint(report: Report) -> str:
             )
         ).one()
         parts.append(f"completed {count}:{latest.isoformat() if latest else '-'}")
+    if report.with_transcripts or report.kind == ReportKind.SCREENING_CSV:
+        parts.append(transcript_reading.fingerprint(report.screening_id, report.invitation_id))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 

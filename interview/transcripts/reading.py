@@ -9,7 +9,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import AssetKind, MediaAsset, Transcript, TranscriptStatus
+from ..models import (
+    AssetKind,
+    InterviewQuestion,
+    Invitation,
+    MediaAsset,
+    Take,
+    Transcript,
+    TranscriptStatus,
+)
 
 
 @dataclass
@@ -92,3 +100,19 @@ def takes_with_text(take_ids: Iterable[int]) -> set[int]:
             )
         )
     )
+
+
+def fingerprint(screening_id: int, invitation_id: int | None = None) -> str:
+    """Changes when a transcript of the screening's (or one candidate's) answers changes, so a
+    report that prints transcripts is marked stale once they are ready."""
+    query = (
+        sa.select(sa.func.count(Transcript.id), sa.func.max(Transcript.updated_at))
+        .join(Take, Take.id == Transcript.take_id)
+        .join(InterviewQuestion, InterviewQuestion.id == Take.question_id)
+        .join(Invitation, Invitation.id == InterviewQuestion.invitation_id)
+        .where(Invitation.screening_id == screening_id)
+    )
+    if invitation_id is not None:
+        query = query.where(Invitation.id == invitation_id)
+    count, latest = db.session.execute(query).one()
+    return f"transcripts {count}:{latest.isoformat() if latest else '-'}"

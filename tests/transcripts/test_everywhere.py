@@ -225,3 +225,22 @@ def test_transcripts_and_captions_are_deleted_with_the_answer(org, app):
             "SELECT count(*) FROM transcript_search WHERE transcript_search MATCH 'escalations'"
         )
         assert db.session.execute(sa.text(matches)).scalar() == 0
+
+
+def test_a_report_printing_transcripts_goes_stale_when_one_is_ready(org):
+    """A PDF asked for before the transcripts were made is marked stale once they are (and
+    can be regenerated); one without transcripts is not."""
+    inv = factories.completed_candidate(org.screening, "Early Asker", duration_ms=4000)
+    db.session.commit()
+    hr = org.users[Role.HR]
+    kind = reporting.ReportKind.CANDIDATE_PDF
+    full, _ = reporting.request_report(
+        org.screening, kind, hr, invitation=inv, with_transcripts=True
+    )
+    plain, _ = reporting.request_report(org.screening, kind, hr, invitation=inv)
+    assert reporting.render(full.id) == "ready" and reporting.render(plain.id) == "ready"
+    db.session.expire_all()
+    assert not reporting.stale_ids([full, plain])
+    factories.transcribed(inv.questions[1].response.take, LINES)
+    db.session.commit()
+    assert reporting.stale_ids([full, plain]) == {full.id}
