@@ -88,3 +88,32 @@ def test_practice_answers_get_no_transcript(app, org):
     db.session.commit()
     assert transcripts.request_for_take(take.id) is None
     assert _transcript_of(take) is None
+
+
+@needs_espeak
+def test_an_audio_only_answer_gets_a_transcript_too(app, org, speech_mp4, tmp_path):
+    """An answer recorded as sound only (an accommodation) is recognised from its M4A; it
+    needs no separate sound-alone asset."""
+    import subprocess
+
+    from interview.models import TakeStatus
+    from tests import factories
+
+    m4a = tmp_path / "answer.m4a"
+    subprocess.run(
+        ["ffmpeg", "-y", "-v", "error", "-i", str(speech_mp4), "-vn", "-c:a", "copy", str(m4a)],
+        check=True,
+    )
+    take = factories.take(org.screening, audio_only=True)
+    media.store_original(take, m4a, "audio/mp4")
+    take.status = TakeStatus.UPLOADED
+    factories.keep_as_answer(take)
+    db.session.commit()
+    assert media.process(take.id).status == "ready"
+    transcript = _transcript_of(take)
+    assert transcripts.transcribe(transcript.id).status == "ready"
+    db.session.expire_all()
+    assert "escalation" in db.session.get(Transcript, transcript.id).text.lower()
+    take = db.session.get(type(take), take.id)
+    kinds = {a.kind for a in take.assets}
+    assert AssetKind.CAPTIONS in kinds and AssetKind.AUDIO not in kinds
