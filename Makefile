@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-sqlite test-pg install system-deps lint format bench clean
+.PHONY: run test test-sqlite test-pg install system-deps firefox-driver lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,15 @@ run: install system-deps
 
 ## test: the whole suite on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
 ##       (installs Debian's chromium for the browser tests when missing)
-test: install
-	@bin/system-deps chromium pdftotext espeak-ng
+test: install firefox-driver
 	@bin/test
+
+## firefox-driver: Debian's firefox-esr (+ PulseAudio for a null sound sink) and puppeteer-core
+##                 from npm (tests/firefox, locked), which drives it through WebDriver BiDi
+firefox-driver:
+	@bin/system-deps chromium pdftotext espeak-ng firefox-esr pulseaudio node npm
+	@test -d tests/firefox/node_modules/puppeteer-core || \
+	  (cd tests/firefox && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -33,6 +33,7 @@ from .models import (
     TakeStatus,
     utcnow,
 )
+from .recruiter import jobs as invitation_emails
 from .recruiter import services as recruiting
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,9 @@ def _complete_interview(
 ) -> Invitation:
     """One candidate's whole interview through the same services the web and worker use."""
     invitation = recruiting.invite(screening, name, email, send_email=False)
+    # The invitation email, as the emails worker sends it (here in-process): the outbox holds
+    # it and the candidate's row reads "sent", never a "sending…" that no job will finish.
+    invitation_emails.send_invitation(invitation.id)
     interviewing.start(invitation, "127.0.0.1")
     for question in invitation.questions:
         interviewing.reveal(invitation, question)

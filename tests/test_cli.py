@@ -12,6 +12,7 @@ from interview.extensions import db
 from interview.media.storage import get_storage
 from interview.models import (
     AssetKind,
+    EmailStatus,
     Invitation,
     InvitationStatus,
     Organization,
@@ -126,6 +127,8 @@ def test_demo_has_completed_interviews_with_real_processed_videos(app, runner, s
     storage = get_storage()
     for invitation in completed:
         assert invitation.completed_at is not None
+        # Invited by email (in the outbox), so the row never shows a "sending…" forever.
+        assert invitation.email_status == EmailStatus.SENT
         for question in invitation.questions:
             take = question.response.take
             assert take.status == TakeStatus.READY, take.failure_reason

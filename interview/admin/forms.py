@@ -5,6 +5,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
+from ..forms import zone_field
 from ..models import Role
 
 ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
@@ -21,4 +22,13 @@ class UserEditForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
     active = BooleanField("Account active")
+    submit = SubmitField("Save")
+
+
+class OrganizationForm(FlaskForm):
+    timezone = zone_field(
+        "Time zone",
+        description="Staff who have not chosen their own zone see times in this one; emails to "
+        "candidates state deadlines in it and in UTC.",
+    )
     submit = SubmitField("Save")

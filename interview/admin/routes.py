@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..forms import ConfirmForm
 from ..models import Role, User
 from ..security import get_in_org_or_404, roles_required
 from . import services
-from .forms import UserCreateForm, UserEditForm
+from .forms import OrganizationForm, UserCreateForm, UserEditForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -75,3 +75,20 @@ def reset_password(user_id: int):
         return redirect(url_for("admin.edit_user", user_id=user.id))
     password = services.reset_password(user)
     return render_template("admin/password_shown.html", user=user, password=password)
+
+
+@bp.route("/organization", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def organization():
+    """The organisation's own settings."""
+    org = current_user.organization
+    form = OrganizationForm(obj=None if request.method == "POST" else org)
+    if form.validate_on_submit():
+        try:
+            services.update_organization(org, timezone=form.timezone.data)
+        except services.AccountError as error:
+            form.timezone.errors.append(str(error))
+        else:
+            flash("Organisation settings saved.", "success")
+            return redirect(url_for("admin.organization"))
+    return render_template("admin/organization.html", form=form, org=org)

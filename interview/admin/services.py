@@ -10,6 +10,7 @@ from .. import audit
 from ..auth.services import normalise_email
 from ..extensions import db
 from ..models import Organization, Role, User
+from ..timezones import is_zone
 
 
 class AccountError(Exception):
@@ -77,3 +78,13 @@ def reset_password(user: User) -> str:
     audit.record("user.password_reset", user)
     db.session.commit()
     return password
+
+
+def update_organization(org: Organization, *, timezone: str) -> None:
+    """The organisation's settings (audited)."""
+    if not is_zone(timezone):
+        raise AccountError("Choose a time zone from the list.")
+    if org.timezone != timezone:
+        audit.record("organization.updated", org, org_id=org.id, timezone=[org.timezone, timezone])
+        org.timezone = timezone
+    db.session.commit()

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from ..forms import zone_field
+
 PASSWORD_MIN = 10
 
 
@@ -32,3 +34,12 @@ class ChangePasswordForm(FlaskForm):
         validators=[DataRequired(), EqualTo("new_password", message="The passwords differ.")],
     )
     submit = SubmitField("Change password")
+
+
+class ProfileForm(FlaskForm):
+    timezone = zone_field(
+        "Time zone",
+        default_label="My organisation's time zone",
+        description="Dates and times on every page are shown in this zone.",
+    )
+    submit = SubmitField("Save")

@@ -8,9 +8,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import limiter
+from ..models import utcnow
 from ..security import ALL_STAFF, public, roles_required
 from . import services
-from .forms import ChangePasswordForm, LoginForm
+from .forms import ChangePasswordForm, LoginForm, ProfileForm
 
 bp = Blueprint("auth", __name__)
 
@@ -92,6 +93,23 @@ def change_password():
             flash("Your password was changed. Other sessions were signed out.", "success")
             return redirect(url_for("auth.home"))
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@roles_required(*ALL_STAFF)
+def profile():
+    """The person's own settings: the time zone they see times in."""
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=None if request.method == "POST" else user)
+    if form.validate_on_submit():
+        try:
+            services.set_timezone(user, form.timezone.data)
+        except services.AuthError as error:
+            form.timezone.errors.append(str(error))
+        else:
+            flash("Saved. Times are now shown in your chosen zone.", "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form, now=utcnow())
 
 
 @bp.route("/")

@@ -11,6 +11,7 @@ from .. import audit
 from ..extensions import db
 from ..models import User, utcnow
 from ..models.accounts import PASSWORD_METHOD
+from ..timezones import is_zone
 
 # Checked against when the account does not exist, so timing does not reveal which emails exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
@@ -65,3 +66,14 @@ def change_password(user: User, current: str, new: str) -> None:
     user.set_password(new)
     audit.record("auth.password_changed", user, actor=user)
     db.session.commit()
+
+
+def set_timezone(user: User, name: str | None) -> None:
+    """The zone ``user`` sees times in (None: their organisation's)."""
+    name = name or None
+    if name is not None and not is_zone(name):
+        raise AuthError("Choose a time zone from the list.")
+    if user.timezone != name:
+        audit.record("user.timezone", user, actor=user, before=user.timezone, after=name)
+        user.timezone = name
+        db.session.commit()

@@ -463,6 +463,7 @@ def review(token: str):
         answers=[q for q in invitation.questions if not q.is_practice],
         unsaved=services.unsaved(invitation),
         pending=services.current_question(invitation),
+        playable=uploads.media_done(),
         problem=problem,
         form=form,
     )

@@ -27,6 +27,15 @@ class LinkProblem(Exception):
 
     title = "This link cannot be used"
     status_code = 404
+    # Who to turn to, when the link is known to be real (never for unknown or revoked links,
+    # whose page must not reveal that an interview exists).
+    organization: str | None = None
+    role: str | None = None
+
+    def about(self, invitation: Invitation) -> LinkProblem:
+        self.organization = invitation.screening.organization.name
+        self.role = invitation.screening.title
+        return self
 
 
 class LinkInvalid(LinkProblem):
@@ -45,7 +54,10 @@ class LinkExpired(LinkProblem):
 
     def __init__(self, expired_at: datetime) -> None:
         self.expired_at = expired_at
-        super().__init__("Contact the recruiter if you still want to take part.")
+        super().__init__(
+            "If you still want to take part, contact the recruiter who invited you: they can "
+            "give you more time."
+        )
 
 
 class ScreeningClosed(LinkProblem):
@@ -95,13 +107,13 @@ def resolve(token: str, now: datetime | None = None, *, finishing: bool = False)
             invitation.status = InvitationStatus.EXPIRED
             audit.record("invitation.expired", invitation, actor_label="system")
             db.session.commit()
-        raise LinkExpired(invitation.expires_at)
+        raise LinkExpired(invitation.expires_at).about(invitation)
     # Closing a screening stops new starts; an interview already under way may finish.
     if (
         invitation.screening.status != ScreeningStatus.OPEN
         and invitation.status != InvitationStatus.IN_PROGRESS
     ):
-        raise ScreeningClosed()
+        raise ScreeningClosed().about(invitation)
     return invitation
 
 

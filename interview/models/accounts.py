@@ -39,6 +39,8 @@ class Organization(TimestampMixin, db.Model):
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     # Days a finished interview's media is kept before the retention sweep deletes it.
     retention_days: Mapped[int] = mapped_column(default=365)
+    # IANA zone staff see times in unless they choose their own, and emails state.
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
 
@@ -60,6 +62,8 @@ class User(UserMixin, TimestampMixin, db.Model):
         sa.String(64), default=lambda: secrets.token_urlsafe(32)
     )
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The IANA zone this person sees times in; None: the organisation's.
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
 
     organization: Mapped[Organization] = relationship(back_populates="users")
 

@@ -37,7 +37,14 @@ def render_pdf(html: str, *, stylesheet: str = "", page_size: str = "A4") -> byt
     ]
     try:
         document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url="data:,")
-        pdf = document.write_pdf(stylesheets=sheets, pdf_identifier=None, optimize_images=False)
+        # PDF/UA-1: tagged (headings, tables, lists, figures with their alt text), with the
+        # document language and title, so screen readers read the reports in order.
+        pdf = document.write_pdf(
+            stylesheets=sheets,
+            pdf_identifier=None,
+            optimize_images=False,
+            pdf_variant="pdf/ua-1",
+        )
     except (ValueError, OSError, AssertionError) as error:  # WeasyPrint's own failures
         raise PDFError(f"PDF layout failed: {error}") from error
     if pdf is None:  # pragma: no cover (write_pdf without a target always returns bytes)

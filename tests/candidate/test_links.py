@@ -109,6 +109,8 @@ def test_expired_link_names_the_date(client, org):
     page = response.get_data(as_text=True)
     assert response.status_code == 410
     assert "This link expired on" in page and "contact the recruiter" in page.lower()
+    # The link is real, so the page says who asked (a revoked or unknown link never does).
+    assert f"{org.org.name} · {org.screening.title}" in page
     assert client.post(f"/i/{token}/start", data={"consent": "y"}).status_code in (400, 410)
 
 
@@ -117,6 +119,7 @@ def test_malformed_tokens_get_the_invalid_page(client, org):
         response = client.get(f"/i/{token}")
         assert response.status_code == 404
         assert "no longer valid" in response.get_data(as_text=True)
+        assert org.org.name not in response.get_data(as_text=True)
     assert client.get("/i/../../etc/passwd").status_code == 404
 
 

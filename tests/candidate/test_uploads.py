@@ -286,6 +286,12 @@ def test_submit_locks_the_interview_and_shows_a_receipt(client, org, candidate):
     candidate.keep(take.id)
     page = client.get(f"/i/{org.token}/review")
     assert "disabled" not in page.get_data(as_text=True).split("Submit my answers")[0][-200:]
+    # The candidate can watch the kept answer before submitting: until the server has made
+    # the MP4, the player plays the very bytes the browser uploaded.
+    player = f'src="/i/{org.token}/api/takes/{take.id}/media"'
+    assert player in page.get_data(as_text=True)
+    assert 'aria-label="Your answer to question 1"' in page.get_data(as_text=True)
+    assert client.get(f"/i/{org.token}/api/takes/{take.id}/media").data == data
     token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1]
     response = client.post(f"/i/{org.token}/review", data={"csrf_token": token.split('"')[0]})
     assert response.status_code == 302 and response.headers["Location"].endswith("/done")

@@ -120,7 +120,11 @@ def test_reload_resumes_at_the_right_question_and_finishes_interrupted_uploads(
     page.wait_for_timeout(2500)
     page.reload()
     me.expect_heading("Question 2 of 2")
+    # The question is shown again, and the page says how much of the answer was kept.
+    expect(page.locator("#q-prompt")).to_have_text("What do you want to learn next?")
+    expect(page.locator("#q-resumed")).to_contain_text("seconds you recorded before that are saved")
     me.wait_saved()
+    expect(page.locator("#q-save")).to_contain_text("Saved")
     saved = page.evaluate("() => window.__interviewDebug.saved")
     assert len(saved) == 1
     ((cut_id, local),) = saved.items()

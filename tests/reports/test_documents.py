@@ -235,3 +235,20 @@ def test_a_poster_that_is_not_a_picture_is_left_out_not_broken(app, scored, tmp_
     assert _flat(pdf_text(data, tmp_path)).count("no picture available") == 2
     assert pdf_tool("pdfimages", data, tmp_path, "-list").splitlines()[2:] == []
     assert jpeg()  # the good fixture poster is a real JPEG (sanity)
+
+
+def test_reports_are_tagged_pdf_for_screen_readers(app, scored, tmp_path):
+    """Is each report a tagged PDF (PDF/UA-1) whose structure tree holds its headings, tables
+    and text in reading order, with the document's title and language?"""
+    for document in (
+        documents.candidate_document(scored.candidates["Ada Lovelace"]),
+        documents.screening_document(scored.org.screening),
+    ):
+        data = _render(document)
+        info = pdf_tool("pdfinfo", data, tmp_path)
+        assert "Tagged:          yes" in info
+        assert "PDF version:     1.7" in info
+        structure = pdf_tool("pdfinfo", data, tmp_path, "-struct-text")
+        assert "H1 (block)" in structure and "Table (block)" in structure
+        assert "TH" in structure and "TD" in structure
+        assert scored.org.screening.title in structure

@@ -90,6 +90,15 @@ export class LevelMeter {
     source.connect(analyser);
     const samples = new Float32Array(analyser.fftSize);
     this.context.resume().catch(() => {});
+    // Firefox (and Safari) keep an AudioContext suspended until the person interacts with the
+    // page; the meter would stay flat although the microphone works. Resume on the first touch.
+    if (this.context.state !== "running") {
+      const context = this.context;
+      const wake = () => context.resume().catch(() => {});
+      for (const type of ["pointerdown", "keydown"]) {
+        document.addEventListener(type, wake, { once: true, capture: true });
+      }
+    }
     const draw = () => {
       analyser.getFloatTimeDomainData(samples);
       let sum = 0;

@@ -6,7 +6,7 @@
 
 import * as store from "./store.js";
 import * as tus from "./tus.js";
-import { Recorder, pickMimeType } from "./recorder.js";
+import { Recorder, TIMESLICE_MS, pickMimeType } from "./recorder.js";
 import { DeviceCheck, acquire, savedSettings, stopStream } from "./devicecheck.js";
 
 const root = document.getElementById("interview");
@@ -104,6 +104,7 @@ let ticker = null;
 let cleanup = [];
 const uploads = new Map(); // takeId → tus.Upload
 const localUrls = new Map(); // takeId → blob: URL of what this page recorded
+const resumed = new Map(); // takeId → seconds recorded before the page was reloaded or closed
 
 function current() {
   if (!state || state.current_position === null) return null;
@@ -396,6 +397,17 @@ function showReview(q, takeId) {
   header(q);
   $("q-review").hidden = false;
   const take = q.takes.find((t) => t.id === takeId) || { id: takeId };
+  // After a reload in the middle of an answer: the question again, and how much was kept.
+  const cut = resumed.get(takeId);
+  const resumedNote = $("q-resumed");
+  resumedNote.hidden = cut === undefined;
+  if (cut !== undefined) {
+    $("q-prompt").textContent = q.prompt || "";
+    $("q-prompt-box").hidden = !q.prompt;
+    resumedNote.textContent =
+      `The page was closed or reloaded while you were answering. The ${fmtDuration(Math.max(1, cut))} ` +
+      "you recorded before that are saved: watch them, then keep them as your answer or record a retake.";
+  }
   const playback = $("q-playback");
   playback.classList.toggle("media-audio", Boolean(settings.audioOnly));
   const source = localUrls.get(takeId) || take.media_url;
@@ -448,6 +460,7 @@ function describeSave(snap) {
     default: {
       if (snap.total) {
         const pct = Math.floor((100 * snap.sent) / Math.max(1, snap.total));
+        if (pct >= 100) return "Saving… everything is sent; waiting for the server to confirm.";
         return `Saving… ${pct}% sent.`;
       }
       return `Saving… ${formatBytes(snap.sent)} sent while recording.`;
@@ -594,6 +607,8 @@ async function resumeStoredTakes() {
       await store.deleteTake(meta.takeId);
       continue;
     }
+    // The recorder stores about one chunk a second: that many seconds were recorded.
+    if (!meta.finished) resumed.set(meta.takeId, chunks.length * (TIMESLICE_MS / 1000));
     if (!meta.finished) await store.updateTake(meta.takeId, { finished: true, totalBytes: local });
     log("resume", { takeId: meta.takeId, bytes: local });
     track(
