@@ -13,6 +13,7 @@ from interview.reports.services import scored_responses
 
 from .. import clips, factories
 from .conftest import PHONE, sign_in
+from .test_axe import audit
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -47,6 +48,7 @@ def test_captions_transcript_seek_quote_and_search_in_the_browser(
     page.get_by_role("button", name="Search answers").click()
     expect(page.locator(".search-hits mark")).to_have_text("escalation")
     page.screenshot(path=artifacts / "1-search.png", full_page=True)
+    assert audit(page) == []  # WCAG 2.2 AA (axe-core), as every staff page
     page.locator(".search-hits a").first.click()
     expect(page.locator("body")).to_have_attribute("data-review-ready", "true")
     video = page.locator("video.answer-media").first
@@ -92,13 +94,13 @@ def test_captions_transcript_seek_quote_and_search_in_the_browser(
     assert comment.body == f"“{LINES[2][2]}” shows reflection"
     assert 5100 <= comment.at_ms <= 6500
     page.screenshot(path=artifacts / "2-reviewer-desktop.png", full_page=True)
+    assert audit(page) == []
 
     page.set_viewport_size(PHONE)
     page.reload()
     expect(page.locator(".transcript-line").first).to_be_visible()
     page.screenshot(path=artifacts / "3-reviewer-phone.png", full_page=True)
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], width  # nothing overflows the phone's screen
+    assert audit(page) == []  # includes: nothing overflows the phone's screen
 
 
 def test_transcript_only_review_has_no_player_and_comments_keep_the_phrase_moment(
@@ -119,3 +121,4 @@ def test_transcript_only_review_has_no_player_and_comments_keep_the_phrase_momen
     expect(page.locator(".transcript-line").nth(1)).to_have_class("transcript-line active")
     expect(page.locator(".comment-moment").first).to_have_text("at 0:02")
     page.screenshot(path=artifacts / "1-transcript-only.png", full_page=True)
+    assert audit(page) == []
