@@ -26,6 +26,7 @@ run: install system-deps
 ## test: the whole suite on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
 ##       (installs Debian's chromium for the browser tests when missing)
 test: install firefox-driver
+	@bin/system-deps haproxy
 	@bin/test
 
 ## firefox-driver: Debian's firefox-esr (+ PulseAudio for a null sound sink) and puppeteer-core
@@ -47,7 +48,8 @@ format: install
 ##        appends its figures as JSON lines to the file named by BENCH_FIGURES (through
 ##        bench/_figures.py: record(bench, figure, value, unit)); bench/summary.py prints them.
 ##        A new bench only needs the *_bench.py name and record() calls (see bench/README.md).
-bench: install system-deps
+bench: install
+	@bin/system-deps haproxy node npm
 	@figures=$$(mktemp); status=0; \
 	for b in bench/*_bench.py; do \
 	  echo "== $$b =="; \

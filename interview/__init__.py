@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, errors, filters, security
+from . import cli, errors, filters, security, sqlite
 from . import config as config_module
 from .admin.routes import bp as admin_bp
 from .auth.routes import bp as auth_bp
 from .auth.services import load_user
+from .branding.routes import bp as branding_bp
 from .candidate.routes import bp as candidate_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
@@ -35,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     _ensure_instance(app)
+    security.install_request_rules(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -62,6 +64,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sqlite.configure(db.engine)
 
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
@@ -81,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     assert review_management.bp is review_routes.bp
     app.register_blueprint(review_routes.bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(branding_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from . import demo, jobs
 from .admin import services as accounts
 from .extensions import db
+from .media import chunks
 from .media import services as media
 from .models import Organization, Role
 from .recruiter import services as recruiting
@@ -99,12 +100,13 @@ def reconcile_command(stale_minutes: int) -> None:
 
 
 def run_periodic_tasks() -> dict[str, int]:
-    """One pass of the periodic work: due reminders, expiries, lost jobs."""
+    """One pass of the periodic work: due reminders, expiries, lost jobs, abandoned uploads."""
     sent = recruiting.send_due_reminders()
     sent["requeued_jobs"] = len(jobs.reconcile())
     sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
     requeued = transcript_recovery.reconcile_transcripts(timedelta(minutes=5))
     sent["requeued_transcripts"] = len(requeued)
+    sent["swept_upload_chunks"] = chunks.sweep_abandoned_uploads()
     return sent
 
 

@@ -81,13 +81,24 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not development),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # HTTP Strict Transport Security: browsers use HTTPS only for this long (seconds) once
+        # they have seen the header. On outside development (run behind HTTPS); 0 turns it off.
+        "HSTS_MAX_AGE": int(env.get("HSTS_MAX_AGE", "0" if development else "31536000")),
         "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", str(12 * 3600))),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # Login throttling (Flask-Limiter); storage shared through Redis by default.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Failed sign-ins: per account AND address (an attacker's failures never lock the owner
+        # out from their own address), per address (whatever the accounts), and per account
+        # from browsers where it never signed in (guessing from many addresses slows down in
+        # growing steps; the owner's browser carries a device cookie and is exempt).
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT_UNKNOWN_DEVICES": env.get(
+            "LOGIN_LIMIT_PER_ACCOUNT_UNKNOWN_DEVICES",
+            "20 per 15 minutes; 40 per hour; 100 per day",
+        ),
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
         # Candidate links are derived with this key (default: derived from SECRET_KEY). Changing
         # it invalidates every outstanding link.
@@ -103,10 +114,22 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         # After the deadline, an interview under way may still finish uploading and submit.
         "FINISH_GRACE_MINUTES": int(env.get("FINISH_GRACE_MINUTES", "60")),
         "MAX_TAKE_BYTES": int(env.get("MAX_TAKE_BYTES", str(600 * 1024 * 1024))),
-        "UPLOAD_STAGING_DIR": env.get("UPLOAD_STAGING_DIR") or str(instance / "uploads"),
+        # tus expiration: an unfinished upload untouched this long is abandoned and swept.
+        "UPLOAD_EXPIRY_HOURS": float(env.get("UPLOAD_EXPIRY_HOURS", "24")),
+        # Who assembles a finished upload's chunks into its original: "web" (the node that took
+        # the last byte, right after answering) or "worker" (the media worker, before processing).
+        "UPLOAD_ASSEMBLY": env.get("UPLOAD_ASSEMBLY", "web"),
+        # Origins (comma-separated, or *) allowed to call the candidate API and tus endpoints
+        # from another site, for embedding the recorder; none by default (same origin only).
+        "UPLOAD_CORS_ORIGINS": [
+            o.strip() for o in env.get("UPLOAD_CORS_ORIGINS", "").split(",") if o.strip()
+        ],
         "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),
         "JOB_DEFAULT_TIMEOUT": int(env.get("JOB_DEFAULT_TIMEOUT", "600")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_FORM_BYTES", str(16 * 1024 * 1024))),
+        # A question's video: the one limit the form states, the upload route accepts (above
+        # MAX_FORM_BYTES) and the service enforces.
+        "PROMPT_VIDEO_MAX_BYTES": int(env.get("PROMPT_VIDEO_MAX_BYTES", str(100 * 1024 * 1024))),
     }
 
 

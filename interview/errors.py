@@ -5,11 +5,12 @@ from __future__ import annotations
 from contextlib import suppress
 
 import sqlalchemy as sa
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from .extensions import db, login_manager
+from .security import request_body_limit
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),
@@ -54,6 +55,13 @@ def _render(error: HTTPException):
         text = "This form expired or was not sent from this site. Reload the page and try again."
     elif getattr(error, "explicit_message", None):
         text = error.explicit_message  # set by views that raise with a message for the person
+    elif code == 413:
+        limit = request_body_limit() or current_app.config.get("MAX_CONTENT_LENGTH")
+        if limit:
+            text = (
+                f"What you sent is larger than this form accepts (at most {limit / 2**20:g} MB). "
+                "Nothing was saved: go back and choose a smaller file."
+            )
     if _wants_json():
         return jsonify(error=title, message=text), code
     template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"

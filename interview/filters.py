@@ -7,6 +7,7 @@ from datetime import UTC, datetime, tzinfo
 from flask import Flask
 from markupsafe import Markup, escape
 
+from .reports.figures import flag_text
 from .timezones import display_zone, zone, zone_label
 
 
@@ -93,3 +94,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["short_datetime"] = short_datetime
     app.jinja_env.filters["duration"] = duration
+    # Quality flags in words (one table for pages and reports: reports.figures).
+    app.jinja_env.filters["flag_text"] = flag_text

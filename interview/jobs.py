@@ -31,7 +31,7 @@ from .models import JobRun, JobStatus, utcnow
 log = logging.getLogger(__name__)
 
 # A worker started without --queues serves all of them, in this order of priority.
-QUEUES = ("media", "emails", "reports", "transcripts")
+QUEUES = ("media", "emails", "reports", "imports", "transcripts")
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ JOBS: dict[str, JobSpec] = {
     "transcribe": JobSpec(
         "transcripts", "interview.transcripts.jobs.transcribe", 1800, (30, 120, 600)
     ),
+    # A CSV of candidates (at most CSV_MAX_ROWS rows), invited in batches that each commit.
+    "invitations.import": JobSpec("imports", "interview.recruiter.imports.run_import", 900),
 }
 
 
@@ -126,6 +128,25 @@ def enqueue(name: str, *ids: int, timeout: int | None = None) -> JobRun:
     db.session.add(run)
     _push(run, spec, timeout)
     return run
+
+
+def enqueue_all(name: str, ids: list[tuple[int, ...]]) -> list[JobRun]:
+    """Record one run of ``name`` per id tuple and commit them in ONE transaction with whatever
+    the caller has pending (e.g. the invitations they email), then queue each.
+
+    Rows and their jobs are committed together, so a process killed in between leaves runs
+    that ``reconcile`` sends, never rows whose job was forgotten. Commits even when ``ids`` is
+    empty.
+    """
+    spec = JOBS.get(name)
+    if spec is None:
+        raise EnqueueError(f"unknown job {name!r}")
+    runs = [JobRun(id=uuid.uuid4().hex, name=name, queue=spec.queue, args=list(i)) for i in ids]
+    db.session.add_all(runs)
+    db.session.commit()
+    for run in runs:
+        _push(run, spec, None)
+    return runs
 
 
 def current_job_id() -> str | None:

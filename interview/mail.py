@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +22,9 @@ class Message:
     text: str
     html: str
     headers: dict[str, str] = field(default_factory=dict)
+    # The display name of the sender (an organisation's); the address stays the server's own,
+    # so SPF and DKIM keep matching.
+    sender_name: str | None = None
 
 
 class MailError(Exception):
@@ -36,6 +39,8 @@ class Backend(Protocol):
 def build(message: Message, sender: str) -> EmailMessage:
     """A multipart/alternative message (plain text first, then HTML)."""
     msg = EmailMessage()
+    if message.sender_name:
+        sender = formataddr((message.sender_name, parseaddr(sender)[1]))
     msg["From"] = sender
     msg["To"] = message.to
     msg["Subject"] = message.subject

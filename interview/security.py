@@ -7,11 +7,12 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user, login_required
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db
-from .models import ReviewAssignment, Role
+from .models import Invitation, ReviewAssignment, Role
 
 T = TypeVar("T")
 
@@ -67,8 +68,40 @@ def public(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
-def get_in_org_or_404(model: type[T], object_id: int) -> T:
+# Row ids are INTEGER columns: on PostgreSQL at most 2**31 - 1, and SQLite cannot even bind a
+# Python int past 2**63 - 1 (OverflowError). An id outside this range names no row.
+ID_MAX = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """The URL map's ``int``: only ids a row can have (1..ID_MAX); anything else is not found.
+
+    Installed as the app's ``int`` converter, so every ``<int:...>`` of every route (today's
+    and tomorrow's) answers 404 for an id the database could not hold, instead of a 500.
+    """
+
+    def __init__(self, map, fixed_digits=0, min=0, max=ID_MAX, signed=False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def valid_id(value: Any) -> bool:
+    """Could ``value`` be a row id (an int within the columns' range)?"""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= ID_MAX
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A form or query value read as a row id; None when it is missing or cannot be one."""
+    try:
+        value = int((raw or "").strip())
+    except ValueError:
+        return None
+    return value if valid_id(value) else None
+
+
+def get_in_org_or_404(model: type[T], object_id: int | None) -> T:
     """Load a row that has ``org_id``; another organisation's row is indistinguishable from none."""
+    if not valid_id(object_id):
+        abort(404)
     obj = db.session.get(model, object_id)
     if obj is None or obj.org_id != current_user.org_id:  # type: ignore[attr-defined]
         abort(404)
@@ -92,6 +125,39 @@ def is_assigned_reviewer(user: Any, screening_id: int, invitation_id: int) -> bo
     )
 
 
+def candidate_scope(user: Any, screening_id: int) -> sa.ColumnElement[bool] | None:
+    """THE rule for which candidates (Invitation rows) of a screening ``user`` may see.
+
+    A filter on Invitation, or None when they may see none of them. Recruiters, admins and HR
+    see every candidate of their organisation's screenings; reviewers only the candidates they
+    are assigned to (the whole screening, or one by one). Every staff page that lists, counts or
+    shows candidates applies it: the screening page and its funnel, review queues and pages,
+    media. Organisation scoping is the caller's (``get_in_org_or_404``).
+    """
+    if user.role != Role.REVIEWER:
+        return sa.true()
+    rows = db.session.execute(
+        sa.select(ReviewAssignment.invitation_id).where(
+            ReviewAssignment.reviewer_id == user.id,
+            ReviewAssignment.screening_id == screening_id,
+        )
+    ).all()
+    if not rows:
+        return None
+    if any(invitation_id is None for (invitation_id,) in rows):
+        return sa.true()
+    return Invitation.id.in_([invitation_id for (invitation_id,) in rows])
+
+
+def may_see_invitation(user: Any, invitation: Invitation) -> bool:
+    """``candidate_scope`` for one candidate (organisation included)."""
+    if invitation.org_id != user.org_id:
+        return False
+    if user.role != Role.REVIEWER:
+        return True
+    return is_assigned_reviewer(user, invitation.screening_id, invitation.id)
+
+
 def client_ip() -> str | None:
     """The caller's address as the WSGI server saw it (a proxy must be configured explicitly)."""
     return request.remote_addr
@@ -105,9 +171,51 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault(
         "Permissions-Policy", "camera=(self), microphone=(self), geolocation=()"
     )
-    if current_user and current_user.is_authenticated:
-        response.headers.setdefault("Cache-Control", "no-store")
+    # Answers that already say how to cache them (the candidate API, uploads) skip loading the
+    # signed-in user, which costs a session decode on the hottest path.
+    if "Cache-Control" not in response.headers and current_user and current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+    hsts = current_app.config.get("HSTS_MAX_AGE")
+    if hsts:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={int(hsts)}")
     return response
+
+
+# What a multipart form adds around its file (boundaries, headers, the other fields).
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+def body_limit(config_key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let a view accept a request body up to the setting ``config_key`` (plus a form's
+    overhead) instead of the app-wide ``MAX_CONTENT_LENGTH``: e.g. question videos. The limit
+    is applied before anything reads the body (CSRF checks read the form), and Werkzeug spools
+    files past 500 KB to a temporary file, so a large upload is streamed to disk, not memory."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.body_limit_key = config_key  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def request_body_limit() -> int | None:
+    """The setting that limits this request's body, if its view has its own (``body_limit``)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    key = getattr(view, "body_limit_key", None)
+    return current_app.config[key] if key else None
+
+
+def _apply_body_limit() -> None:
+    limit = request_body_limit()
+    if limit is not None:
+        request.max_content_length = limit + FORM_OVERHEAD_BYTES
+
+
+def install_request_rules(app: Flask) -> None:
+    """Rules that must come before any blueprint or extension: ``<int:...>`` is the bounded id
+    converter, and a view's own body limit applies before CSRF protection parses the form."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(_apply_body_limit)
 
 
 def register(app: Flask) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from interview import create_app
 from interview.config import test_overrides
 from interview.extensions import db, limiter
 from interview.models import accounts
+from interview.recruiter import imports
 
 from . import factories
 
@@ -118,6 +121,33 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto in server mode on a spare loopback port (a real HTTP S3 API), stopped by PID."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("moto server did not start")
+            time.sleep(0.1)
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
 # --- app and database ------------------------------------------------------------------------
 
 
@@ -126,13 +156,15 @@ class Client(FlaskClient):
 
     Tests hold an app context open (for the database), and Flask reuses it for requests, so
     per-request caches in ``g`` (flask-login's user, Flask-WTF's CSRF token) would otherwise
-    leak from one client to another.
+    leak from one client to another. Responses are buffered, so the WSGI ``close`` runs as a
+    server's does once a response is sent (work deferred with ``call_on_close`` happens).
     """
 
     def open(self, *args, **kwargs):
         if has_app_context():
             for name in list(g):
                 g.pop(name)
+        kwargs.setdefault("buffered", True)
         return super().open(*args, **kwargs)
 
 
@@ -155,7 +187,6 @@ def worker_env(app: Flask, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": app.config["REDIS_URL"],
         "MEDIA_ROOT": app.config["MEDIA_ROOT"],
-        "UPLOAD_STAGING_DIR": app.config["UPLOAD_STAGING_DIR"],
         "MEDIA_GRACE_SECONDS": str(app.config["MEDIA_GRACE_SECONDS"]),
         "SECRET_KEY": app.config["SECRET_KEY"],
         "PYTHONPATH": str(PROJECT_ROOT),
@@ -261,3 +292,20 @@ def sign_in_as(app: Flask, org: factories.OrgWithStaff):
         return c
 
     return make
+
+
+def import_csv(client: FlaskClient, screening_id: int, data: bytes, name: str = "people.csv"):
+    """Upload a CSV of candidates as a recruiter would, run its import job here (what a worker
+    on the ``imports`` queue does), and return the import page (or, if the file was refused at
+    once, the page the refusal redirected to)."""
+    response = client.post(
+        f"/screenings/{screening_id}/invitations/import",
+        data={"csrf_token": csrf_token(client, "/"), "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.status_code
+    location = response.headers["Location"]
+    match = re.search(r"/imports/(\d+)$", location)
+    if match:
+        imports.run_import(int(match.group(1)))
+    return client.get(location, follow_redirects=True)

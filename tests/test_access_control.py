@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask, url_for
+from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
+from wtforms.fields.core import UnboundField
 
 from interview import create_app
 from interview.extensions import db
@@ -17,6 +22,8 @@ from interview.media.storage import get_storage
 from interview.models import (
     Comment,
     Criterion,
+    ImportStatus,
+    InvitationImport,
     Question,
     Report,
     ReportKind,
@@ -27,7 +34,7 @@ from interview.models import (
     utcnow,
 )
 
-from .conftest import csrf_token
+from .conftest import csrf_token, sign_in
 from .factories import OrgWithStaff
 
 
@@ -98,6 +105,20 @@ def _fresh_report(o: OrgWithStaff) -> int:
     return report.id
 
 
+def _import(o: OrgWithStaff) -> int:
+    """A finished CSV import of the organisation's screening (naming its candidate)."""
+    record = InvitationImport(
+        org_id=o.org.id,
+        screening_id=o.screening.id,
+        data=b"",
+        status=ImportStatus.DONE,
+        invited=[[2, o.completed.candidate_name, o.completed.candidate_email]],
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record.id
+
+
 ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "screening_id": lambda o: o.screening.id,
     "user_id": lambda o: o.spare.id,
@@ -113,25 +134,34 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "comment_id": _fresh_comment,
     "assignment_id": _fresh_assignment,
     "report_id": _fresh_report,
+    "import_id": _import,
+    "org_id": lambda o: o.org.id,
 }
 
 
-def _discover() -> tuple[list[tuple[str, str, str]], set[str]]:
+def _discover() -> tuple[
+    list[tuple[str, str, str]], set[str], list[tuple[str, str, str]], dict[str, frozenset]
+]:
     instance = tempfile.mkdtemp(prefix="routes-")
     app = create_app(
         {"INSTANCE_PATH": instance, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"}
     )
-    found = []
+    found, every_method = [], []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            found.append((rule.endpoint, rule.rule, method))
+        for method in sorted(rule.methods):
+            every_method.append((rule.endpoint, rule.rule, method))
+            if method not in {"HEAD", "OPTIONS"}:
+                found.append((rule.endpoint, rule.rule, method))
     public = {e for e, view in app.view_functions.items() if getattr(view, "is_public", False)}
-    return found, public
+    roles = {
+        e: getattr(view, "allowed_roles", frozenset()) for e, view in app.view_functions.items()
+    }
+    return found, public, every_method, roles
 
 
-ROUTES, PUBLIC = _discover()
+ROUTES, PUBLIC, EVERY_METHOD, ALLOWED = _discover()
 PROTECTED = [r for r in ROUTES if r[0] not in PUBLIC]
 
 
@@ -235,3 +265,145 @@ def test_state_changing_routes_refuse_a_request_without_csrf_token(
     response = client.open(_url(app, endpoint, org), method=method, data={"x": "1"})
     assert response.status_code == 400, (endpoint, response.status_code)
     assert "expired" in response.get_data(as_text=True)
+
+
+# --- reviewers see only the candidates they are assigned to ---------------------------------
+
+
+def _candidate_marks(o: OrgWithStaff) -> list[str]:
+    return [
+        mark
+        for inv in (o.invitation, o.completed)
+        for mark in (inv.candidate_name, inv.candidate_email)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "rule", "method"), [r for r in PROTECTED if Role.REVIEWER in ALLOWED[r[0]]]
+)
+def test_an_unassigned_reviewer_sees_no_candidate(app, org, endpoint, rule, method):
+    """Can a reviewer of the same organisation, assigned to nothing, see any candidate (name or
+    email) on any staff page, JSON answer or action of the URL map open to reviewers (the
+    others answer 403 to every reviewer, as the sweep above checks)? 404 is fine."""
+    client = app.test_client()
+    assert sign_in(client, org.spare.email).status_code == 302
+    response = _request(client, method, _url(app, endpoint, org))
+    assert response.status_code < 500, (endpoint, response.status_code)
+    if response.status_code in (403, 404):
+        return
+    body = response.get_data(as_text=True)
+    for mark in _candidate_marks(org):
+        assert mark not in body, (endpoint, method, mark)
+
+
+def test_screening_page_lists_and_counts_only_assigned_candidates(app, org, sign_in_as):
+    """The screening page (candidates and funnel): everyone for the recruiter and for a reviewer
+    assigned to the whole screening; nobody for an unassigned reviewer; only the one candidate
+    for a reviewer assigned to that candidate alone."""
+    url = f"/screenings/{org.screening.id}"
+    for client in (sign_in_as(Role.RECRUITER), sign_in_as(Role.REVIEWER)):
+        page = client.get(url).get_data(as_text=True)
+        assert all(mark in page for mark in _candidate_marks(org))
+        assert 'data-funnel="invited">2<' in page
+    spare = app.test_client()
+    sign_in(spare, org.spare.email)
+    page = spare.get(url).get_data(as_text=True)
+    assert not any(mark in page for mark in _candidate_marks(org))
+    assert 'data-funnel="invited">0<' in page
+    db.session.add(
+        ReviewAssignment(
+            screening_id=org.screening.id, reviewer_id=org.spare.id, invitation_id=org.completed.id
+        )
+    )
+    db.session.commit()
+    page = spare.get(url).get_data(as_text=True)
+    assert org.completed.candidate_email in page and org.invitation.candidate_email not in page
+    assert 'data-funnel="invited">1<' in page
+
+
+# --- out-of-range ids and oversized values: not found or refused, never a 5xx ------------------
+
+# Past PostgreSQL's INTEGER, past SQLite's 64-bit binding (OverflowError), and absurd.
+OVERSIZED_NUMBERS = (str(2**31), str(2**63), "9" * 40)
+OVERSIZED_TEXT = "x" * 5000
+_SOURCE = "\n".join(
+    p.read_text() for p in (Path(__file__).resolve().parent.parent / "interview").rglob("*.py")
+)
+
+
+def _names(pattern: str) -> set[str]:
+    return set(re.findall(pattern, _SOURCE))
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_all_subclasses(direct))]
+
+
+# Every value a view reads, found in the code, so a new form field or header is covered too:
+# fields of every form class, request.form / request.args / _int names, request headers.
+FORM_FIELDS = {
+    name
+    for form in _all_subclasses(FlaskForm)
+    for name in dir(form)
+    if isinstance(getattr(form, name), UnboundField)
+} | _names(r'(?:form\.get|_int)\(\s*"(\w+)"')
+QUERY_ARGS = _names(r'args\.get\(\s*"(\w+)"')
+HEADERS = _names(r'headers\.get\(\s*"([\w-]+)"') | {"Range"}
+
+
+def _sweep_client(app: Flask, org: OrgWithStaff, endpoint: str):
+    """A client allowed on ``endpoint`` (a manager where possible), with a CSRF token."""
+    client = app.test_client()
+    allowed = getattr(app.view_functions[endpoint], "allowed_roles", None)
+    if allowed:
+        role = next(r for r in (Role.RECRUITER, Role.ADMIN, Role.REVIEWER, Role.HR) if r in allowed)
+        assert sign_in(client, org.users[role].email).status_code == 302
+    return client, csrf_token(client, "/login" if not allowed else "/")
+
+
+def _oversized_request(client, method: str, url: str, token: str, value: str):
+    headers = {name: value for name in HEADERS} | {
+        "Tus-Resumable": "1.0.0",
+        "Range": f"bytes={value}-",
+    }
+    if method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return client.open(
+            url, method=method, query_string=dict.fromkeys(QUERY_ARGS, value), headers=headers
+        )
+    if method == "PATCH":
+        headers["Content-Type"] = "application/offset+octet-stream"
+        return client.open(url, method=method, data=b"x", headers=headers)
+    data = dict.fromkeys(FORM_FIELDS, value) | {"csrf_token": token}
+    return client.open(url, method=method, data=data, headers=headers)
+
+
+@pytest.mark.parametrize("endpoint", sorted({e for e, _r, _m in EVERY_METHOD}), ids=lambda e: e)
+def test_out_of_range_ids_and_oversized_values_never_give_a_5xx(app, org, endpoint):
+    """Every route × every method: each URL argument in turn set to an id no database column
+    can hold (or, for text arguments, an oversized string), then every form field, query
+    argument and header the code reads set to an oversized number. Not found or refused —
+    never a 500 (an OverflowError on SQLite used to be one on 49 staff routes)."""
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    methods = sorted(rule.methods)
+    client, token = _sweep_client(app, org, endpoint)
+    valid = {arg: ID_RESOLVERS[arg](org) for arg in rule.arguments}
+    with app.test_request_context():
+        for arg in rule.arguments:
+            integer = isinstance(rule._converters[arg], IntegerConverter)
+            for bad in OVERSIZED_NUMBERS if integer else (OVERSIZED_TEXT,):
+                url = url_for(endpoint, **(valid | {arg: bad}))
+                for method in methods:
+                    response = client.open(url, method=method, data={"csrf_token": token})
+                    assert response.status_code < 500, (method, url[:120], response.status_code)
+                    if integer and method != "OPTIONS":
+                        # (405 when another rule of the same path takes other methods)
+                        assert response.status_code in (404, 405), (
+                            method,
+                            url,
+                            response.status_code,
+                        )
+        url = url_for(endpoint, **valid)
+    for value in OVERSIZED_NUMBERS:
+        for method in methods:
+            response = _oversized_request(client, method, url, token, value)
+            assert response.status_code < 500, (method, url, value[:12], response.status_code)

@@ -120,3 +120,15 @@ def test_forms_work_over_https_because_same_origin_referers_are_sent(app, org):
         headers={"Referer": "https://interviews.example/login"},
     )
     assert signed_in.status_code == 302
+
+
+def test_hsts_in_production_and_not_in_development(app_config, tmp_path):
+    """Does production send Strict-Transport-Security (a setting), and development not?"""
+    production = from_environ(str(tmp_path), {"INTERVIEW_ENV": "production"})
+    development = from_environ(str(tmp_path), {"INTERVIEW_ENV": "development"})
+    assert production["HSTS_MAX_AGE"] == 31536000 and development["HSTS_MAX_AGE"] == 0
+    assert from_environ(str(tmp_path), {"HSTS_MAX_AGE": "600"})["HSTS_MAX_AGE"] == 600
+    for setting, expected in ((production, "max-age=31536000"), (development, None)):
+        app = create_app({**app_config, "HSTS_MAX_AGE": setting["HSTS_MAX_AGE"]})
+        for path in ("/login", "/no/such/page"):
+            assert app.test_client().get(path).headers.get("Strict-Transport-Security") == expected

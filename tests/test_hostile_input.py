@@ -7,14 +7,13 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import io
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from interview.candidate import uploads
 from interview.extensions import db
+from interview.media import chunks
 from interview.media import services as media_services
 from interview.models import (
     AssetKind,
@@ -29,7 +28,7 @@ from interview.models import (
 )
 from interview.recruiter import jobs as email_jobs
 
-from .conftest import csrf_token
+from .conftest import csrf_token, import_csv
 
 SCRIPT = "<script>alert(1)</script>"
 PAYLOAD = f"{SCRIPT}<img src=x onerror=alert(2)>\"'&"
@@ -213,14 +212,7 @@ def test_csv_import_keeps_formula_like_names_as_text(app, org, sign_in_as):
         "Ann <b>Bold</b>,ann@example.com\n"
         'Bob,"=1+1"\n'
     )
-    response = recruiter.post(
-        f"/screenings/{org.screening.id}/invitations/import",
-        data={
-            "csrf_token": csrf_token(recruiter, "/"),
-            "file": (io.BytesIO(rows.encode()), "candidates.csv"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = import_csv(recruiter, org.screening.id, rows.encode(), "candidates.csv")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "<b>Bold</b>" not in page
@@ -319,7 +311,7 @@ def test_chunks_sent_to_another_take_of_the_same_candidate_are_refused(client, o
     assert _patch(client, second_url, b"more", 5).status_code == 409
     first_take = db.session.get(Take, int(first_url.rsplit("/", 1)[1]))
     assert first_take.status == TakeStatus.FAILED
-    assert not uploads.staging_path(first_take).exists()
+    assert chunks.chunks_of(first_take.id) == []
 
 
 def test_a_polyglot_with_webm_magic_but_html_inside_is_refused_and_never_served_as_html(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..branding import services as branding
 from ..forms import ConfirmForm
 from ..models import Role, User
 from ..security import get_in_org_or_404, roles_required
@@ -84,10 +85,25 @@ def organization():
     org = current_user.organization
     form = OrganizationForm(obj=None if request.method == "POST" else org)
     if form.validate_on_submit():
+        upload = form.logo.data
+        logo = None
+        if upload and upload.filename:
+            with upload.stream as stream:  # a spooled temporary file for large uploads
+                logo = stream.read(branding.LOGO_MAX_BYTES + 1)  # one more: "too large"
         try:
+            # Branding first: a refused colour or logo changes nothing at all.
+            branding.update(
+                org,
+                colour=form.brand_color.data,
+                sender_name=form.sender_name.data,
+                logo=logo,
+                remove_logo=form.remove_logo.data,
+            )
             services.update_organization(org, timezone=form.timezone.data)
         except services.AccountError as error:
             form.timezone.errors.append(str(error))
+        except branding.BrandingError as error:
+            getattr(form, error.field).errors.append(str(error))
         else:
             flash("Organisation settings saved.", "success")
             return redirect(url_for("admin.organization"))

@@ -9,15 +9,34 @@ from flask_login import current_user, login_user, logout_user
 
 from ..extensions import limiter
 from ..models import utcnow
-from ..security import ALL_STAFF, public, roles_required
+from ..security import ALL_STAFF, client_ip, public, roles_required
 from . import services
 from .forms import ChangePasswordForm, LoginForm, ProfileForm
 
 bp = Blueprint("auth", __name__)
 
+DEVICE_COOKIE = "login_device"
+
+
+def _email() -> str:
+    return services.normalise_email(request.form.get("email", ""))
+
+
+def _pair_key() -> str:
+    """The account and the address together: an attacker's failures lock out the attacker's
+    address for that account, never the owner signing in from their own."""
+    return f"login-pair:{_email()}:{client_ip()}"
+
 
 def _account_key() -> str:
-    return "login-account:" + services.normalise_email(request.form.get("email", ""))
+    return "login-account:" + _email()
+
+
+def _known_device() -> bool:
+    """Does this browser carry the account's device cookie (a sign-in succeeded here before)?
+    Such attempts are exempt from the account-wide limit that slows guessing from many
+    addresses, so the owner is never locked out by it."""
+    return services.is_known_device(request.cookies.get(DEVICE_COOKIE), _email())
 
 
 def _failed(response) -> bool:
@@ -46,9 +65,16 @@ def _safe_next(target: str | None) -> str:
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_pair_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_UNKNOWN_DEVICES"],
     key_func=_account_key,
     methods=["POST"],
     deduct_when=_failed,
+    exempt_when=_known_device,
 )
 def login():
     if current_user.is_authenticated:
@@ -63,7 +89,16 @@ def login():
             status = 401
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next")))
+            response.set_cookie(
+                DEVICE_COOKIE,
+                services.device_token(user.email),
+                max_age=services.DEVICE_MAX_AGE_SECONDS,
+                httponly=True,
+                secure=current_app.config["SESSION_COOKIE_SECURE"],
+                samesite="Lax",
+            )
+            return response
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 
 import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import generate_password_hash
 
 from .. import audit
@@ -77,3 +79,28 @@ def set_timezone(user: User, name: str | None) -> None:
         audit.record("user.timezone", user, actor=user, before=user.timezone, after=name)
         user.timezone = name
         db.session.commit()
+
+
+# --- device cookies (sign-in throttling) --------------------------------------------------------
+
+DEVICE_MAX_AGE_SECONDS = 180 * 24 * 3600
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="login-device")
+
+
+def device_token(email: str) -> str:
+    """A signed note, kept by a browser where ``email`` signed in, that it is a known device."""
+    return _device_serializer().dumps(normalise_email(email))
+
+
+def is_known_device(token: str | None, email: str) -> bool:
+    """Is ``token`` a device cookie that ``email``'s account was given (and still fresh)?"""
+    if not token or not email:
+        return False
+    try:
+        signed_for = _device_serializer().loads(token, max_age=DEVICE_MAX_AGE_SECONDS)
+    except BadSignature:
+        return False
+    return hmac.compare_digest(str(signed_for), normalise_email(email))

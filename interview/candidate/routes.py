@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import (
     Blueprint,
     abort,
     current_app,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -30,7 +33,7 @@ def _link_limit() -> str:
 
 
 def _problem(error: services.LinkProblem):
-    response = render_template("candidate/link_problem.html", error=error)
+    response = render_template("candidate/link_problem.html", error=error, brand_org=error.org)
     return response, error.status_code, {"Cache-Control": "no-store"}
 
 
@@ -40,6 +43,7 @@ def _landing(token: str, invitation, form: ConsentForm, status: int):
     questions = invitation.questions or invitation.screening.questions
     page = render_template(
         "candidate/landing.html",
+        brand_org=invitation.screening.organization,
         token=token,
         invitation=invitation,
         screening=invitation.screening,
@@ -216,6 +220,7 @@ def interview(token: str):
     services.touch(invitation, client_ip())
     page = render_template(
         "candidate/interview.html",
+        brand_org=invitation.screening.organization,
         token=token,
         invitation=invitation,
         screening=invitation.screening,
@@ -245,25 +250,52 @@ def reveal(token: str, position: int):
     )
 
 
+TUS_ENDPOINTS = {"candidate.create_upload", "candidate.upload"}
+TUS_EXPOSED = (
+    "Location, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Expires, "
+    "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, Retry-After"
+)
+TUS_REQUEST_HEADERS = (
+    "Tus-Resumable, Upload-Length, Upload-Defer-Length, Upload-Offset, Upload-Metadata, "
+    "Upload-Checksum, Upload-Concat, Content-Type, X-HTTP-Method-Override, X-Requested-With"
+)
+
+
+@bp.after_request
+def _tus_and_cors(response):
+    """Every tus answer says its protocol version, errors included; the candidate API answers
+    cross-origin calls from the origins in UPLOAD_CORS_ORIGINS (to embed the recorder)."""
+    if request.endpoint in TUS_ENDPOINTS:
+        response.headers.setdefault("Tus-Resumable", uploads.TUS_VERSION)
+    origin = request.headers.get("Origin")
+    allowed = current_app.config["UPLOAD_CORS_ORIGINS"]
+    if origin and "/api/" in request.path and (origin in allowed or "*" in allowed):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers.add("Vary", "Origin")
+        response.headers["Access-Control-Expose-Headers"] = TUS_EXPOSED
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = (
+                "GET, POST, HEAD, PATCH, DELETE, OPTIONS"
+            )
+            response.headers["Access-Control-Allow-Headers"] = TUS_REQUEST_HEADERS
+            response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
 def _tus_headers(extra: dict | None = None) -> dict:
-    headers = {
-        "Tus-Resumable": uploads.TUS_VERSION,
-        "Cache-Control": "no-store",
-        # Lets a browser tus client read these across origins (same-origin here, harmless).
-        "Access-Control-Expose-Headers": "Location, Upload-Offset, Upload-Length, Tus-Resumable",
-    }
+    headers = {"Tus-Resumable": uploads.TUS_VERSION, "Cache-Control": "no-store"}
     headers.update(extra or {})
     return headers
 
 
-def _tus_error_headers(tus_error, take) -> dict:
-    """A refused tus request: the offset on a conflict, when to come back on a full disk."""
+def _tus_refusal(tus_error: uploads.TusError):
+    """A refused tus request: the offset when it is known (409 always), when to come back."""
     headers = _tus_headers()
-    if tus_error.status == 409:
-        headers["Upload-Offset"] = str(take.bytes_received)
+    if tus_error.offset is not None:
+        headers["Upload-Offset"] = str(tus_error.offset)
     if tus_error.retry_after is not None:
         headers["Retry-After"] = str(tus_error.retry_after)
-    return headers
+    return tus_error.args[0], tus_error.status, headers
 
 
 def _tus_options():
@@ -275,6 +307,7 @@ def _tus_options():
                 "Tus-Version": uploads.TUS_VERSION,
                 "Tus-Extension": uploads.TUS_EXTENSIONS,
                 "Tus-Max-Size": str(current_app.config["MAX_TAKE_BYTES"]),
+                "Tus-Checksum-Algorithm": uploads.TUS_CHECKSUM_ALGORITHMS,
             }
         ),
     )
@@ -296,12 +329,50 @@ def _tus_preamble(token: str):
     return _resolve_for_api(token)
 
 
+def _is_patch() -> bool:
+    # A PATCH needs a valid link and the exact offset of an open upload, and each appends at
+    # most MAX_TAKE_BYTES in all; limiting it only adds round trips to the hottest path.
+    return request.method == "PATCH"
+
+
+def _after_last_byte(response, take_id: int):
+    """Answer first; assemble and queue once the response is sent."""
+    response.call_on_close(
+        partial(uploads.after_completion, current_app._get_current_object(), take_id)
+    )
+    return response
+
+
+def _with_body(state: uploads.UploadState, offset: int, declared: int | None):
+    """Append the request's body at ``offset`` (PATCH, or the first chunk in a POST)."""
+    if request.mimetype != "application/offset+octet-stream":
+        raise uploads.TusError(415, "Content-Type must be application/offset+octet-stream")
+    # The per-take cap, not the form-size cap, bounds a chunk.
+    request.max_content_length = current_app.config["MAX_TAKE_BYTES"]
+    return uploads.append(
+        state,
+        request.stream,
+        offset,
+        declared,
+        request.content_length,
+        uploads.parse_checksum(request.headers.get("Upload-Checksum")),
+    )
+
+
+def _offset_headers(offset: int, complete: bool) -> dict:
+    headers = {"Upload-Offset": str(offset)}
+    if not complete:
+        headers["Upload-Expires"] = uploads.http_date(uploads.expiry())
+    return headers
+
+
 @bp.route("/<token>/api/questions/<int:position>/uploads", methods=["POST", "OPTIONS"])
 @public
 @csrf.exempt
 @limiter.limit(_api_limit)
 def create_upload(token: str, position: int):
-    """tus creation: starting an upload starts the take (the server checks the timing)."""
+    """tus creation: starting an upload starts the take (the server checks the timing). With
+    creation-with-upload the body is the first chunk; a zero-length upload is complete."""
     invitation, error = _tus_preamble(token)
     if error:
         return error
@@ -317,66 +388,70 @@ def create_upload(token: str, position: int):
             content_type=metadata.get("filetype", ""),
             upload_length=length,
             audio_only=metadata.get("audio_only") == "1",
+            upload_expires_at=uploads.expiry(),
         )
     except uploads.TusError as tus_error:
         return _json_error(str(tus_error), tus_error.status)
     except services.InterviewRefused as refused:
         return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
-    location = url_for("candidate.upload", token=token, take_id=take.id)
-    return (
-        jsonify(take=_take_json(token, take)),
+    take_id = take.id
+    body = _take_json(token, take)
+    offset, complete = 0, length == 0
+    if complete:
+        uploads.complete_empty(take)
+    elif request.content_length or request.headers.get("Transfer-Encoding"):
+        # creation-with-upload: whatever is refused here, the upload exists; the client
+        # resumes from the Upload-Offset answered (HEAD says the same).
+        try:
+            state = uploads.upload_state(invitation, take_id)
+            offset, complete = _with_body(state, 0, None)
+        except uploads.TusError as tus_error:
+            offset = tus_error.offset or 0
+    location = url_for("candidate.upload", token=token, take_id=take_id)
+    response = make_response(
+        jsonify(take=body),
         201,
-        _tus_headers({"Location": location, "Upload-Offset": "0"}),
+        _tus_headers({"Location": location, **_offset_headers(offset, complete)}),
     )
+    return _after_last_byte(response, take_id) if complete else response
 
 
 @bp.route("/<token>/api/uploads/<int:take_id>", methods=["HEAD", "PATCH", "DELETE", "OPTIONS"])
 @public
 @csrf.exempt
-@limiter.limit(_api_limit)
+@limiter.limit(_api_limit, exempt_when=_is_patch)
 def upload(token: str, take_id: int):
     """tus core (HEAD offset, PATCH append) and termination (DELETE) for one take."""
     invitation, error = _tus_preamble(token)
     if error:
         return error
     try:
-        take = services.take_of(invitation, take_id)
-    except services.InterviewRefused as refused:
-        return _json_error(str(refused), refused.status_code)
-    if request.method == "HEAD":
-        try:
-            uploads.finish_if_complete(take)  # a completion that failed before is retried here
-        except uploads.TusError as tus_error:
-            return tus_error.args[0], tus_error.status, _tus_error_headers(tus_error, take)
-        headers = {"Upload-Offset": str(take.bytes_received)}
-        if take.upload_length is None:
-            headers["Upload-Defer-Length"] = "1"
-        else:
-            headers["Upload-Length"] = str(take.upload_length)
-        return "", 200, _tus_headers(headers)
-    if invitation.status == InvitationStatus.COMPLETED:
-        return _json_error("Your answers were already submitted.", 409)
-    try:
+        state = uploads.upload_state(invitation, take_id)
+        if request.method == "HEAD":
+            if state.gone:
+                raise uploads.TusError(404, "this upload was discarded or has expired")
+            headers = {"Upload-Offset": str(state.offset)}
+            if state.length is None:
+                headers["Upload-Defer-Length"] = "1"
+            else:
+                headers["Upload-Length"] = str(state.length)
+            if state.status == TakeStatus.RECORDING and state.expires_at is not None:
+                headers["Upload-Expires"] = uploads.http_date(state.expires_at)
+            return "", 200, _tus_headers(headers)
+        if invitation.status == InvitationStatus.COMPLETED:
+            raise uploads.TusError(409, "Your answers were already submitted.", offset=state.offset)
         if request.method == "DELETE":
-            uploads.terminate(take)
+            uploads.terminate(state)
             return "", 204, _tus_headers()
-        if request.mimetype != "application/offset+octet-stream":
-            raise uploads.TusError(415, "Content-Type must be application/offset+octet-stream")
         offset = uploads.parse_length(request.headers.get("Upload-Offset"), "Upload-Offset")
         if offset is None:
             raise uploads.TusError(400, "Upload-Offset is required")
-        # The per-take cap, not the form-size cap, bounds a chunk.
-        request.max_content_length = current_app.config["MAX_TAKE_BYTES"]
-        new_offset = uploads.append(
-            take,
-            request.stream,
-            offset,
-            uploads.parse_length(request.headers.get("Upload-Length"), "Upload-Length"),
-            request.content_length,
-        )
+        declared = uploads.parse_length(request.headers.get("Upload-Length"), "Upload-Length")
+        new_offset, complete = _with_body(state, offset, declared)
     except uploads.TusError as tus_error:
-        return tus_error.args[0], tus_error.status, _tus_error_headers(tus_error, take)
-    return "", 204, _tus_headers({"Upload-Offset": str(new_offset)})
+        return _tus_refusal(tus_error)
+    response = make_response("", 204, _tus_headers(_offset_headers(new_offset, complete)))
+    return _after_last_byte(response, take_id) if complete else response
 
 
 @bp.route("/<token>/api/takes/<int:take_id>/keep", methods=["POST"])
@@ -457,6 +532,7 @@ def review(token: str):
             return redirect(url_for("candidate.done", token=token))
     page = render_template(
         "candidate/review.html",
+        brand_org=invitation.screening.organization,
         token=token,
         invitation=invitation,
         screening=invitation.screening,
@@ -484,6 +560,7 @@ def done(token: str):
     answers = [q for q in invitation.questions if not q.is_practice]
     page = render_template(
         "candidate/done.html",
+        brand_org=invitation.screening.organization,
         invitation=invitation,
         screening=invitation.screening,
         answers=answers,

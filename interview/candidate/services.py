@@ -14,6 +14,7 @@ from ..models import (
     InterviewQuestion,
     Invitation,
     InvitationStatus,
+    Organization,
     Response,
     ScreeningStatus,
     Take,
@@ -32,8 +33,11 @@ class LinkProblem(Exception):
     organization: str | None = None
     role: str | None = None
 
+    org: Organization | None = None
+
     def about(self, invitation: Invitation) -> LinkProblem:
-        self.organization = invitation.screening.organization.name
+        self.org = invitation.screening.organization
+        self.organization = self.org.name
         self.role = invitation.screening.title
         return self
 
@@ -110,8 +114,8 @@ def resolve(token: str, now: datetime | None = None, *, finishing: bool = False)
         raise LinkExpired(invitation.expires_at).about(invitation)
     # Closing a screening stops new starts; an interview already under way may finish.
     if (
-        invitation.screening.status != ScreeningStatus.OPEN
-        and invitation.status != InvitationStatus.IN_PROGRESS
+        invitation.status != InvitationStatus.IN_PROGRESS  # first: no screening load then
+        and invitation.screening.status != ScreeningStatus.OPEN
     ):
         raise ScreeningClosed().about(invitation)
     return invitation
@@ -321,6 +325,7 @@ def start_take(
     content_type: str,
     upload_length: int | None,
     audio_only: bool = False,
+    upload_expires_at: datetime | None = None,
 ) -> Take:
     """Begin recording an attempt: refused outside the start window or the attempt budget."""
     _ensure_live(invitation)
@@ -360,6 +365,7 @@ def start_take(
         upload_length=upload_length,
         content_type=base_type,
         audio_only=audio_only,
+        upload_expires_at=upload_expires_at,
     )
     question.takes.append(take)
     invitation.last_activity_at = now

@@ -1,50 +1,88 @@
 """Resumable uploads of takes: the server side of tus 1.0 (core, creation,
-creation-defer-length, termination).
+creation-with-upload, creation-defer-length, termination, checksum, expiration).
 
-Bytes go to a staging file under UPLOAD_STAGING_DIR, appended at the offset the server
-acknowledged and flushed to disk before it is acknowledged. When the last byte arrives the file
-moves into media storage, the take becomes ``uploaded`` and its processing job is queued.
+Nothing about an upload lives in one web node. The take row holds the offset, length and
+expiry; each PATCH streams its body into its own object in media storage (fsync'd or stored by
+S3 before anything is acknowledged), then claims its range with one conditional UPDATE
+(``bytes_received = offset`` still true) committed at once, together with the row naming the
+object (``media.chunks``). Two nodes can therefore never both append at one offset: the loser
+gets 409 with the true offset and its object is removed. No lock or transaction is held while a
+body streams. After the last byte is acknowledged, the node assembles the original (hashing it
+in the same pass) and queues processing; a worker does it instead if that node died.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fcntl
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from pathlib import Path
+import errno
+import hashlib
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 from typing import BinaryIO
 
-from flask import current_app
+import sqlalchemy as sa
+from flask import Flask, current_app
 from werkzeug.exceptions import ClientDisconnected
 
 from .. import audit
 from ..extensions import db
+from ..media import chunks
 from ..media import services as media
-from ..models import Take, TakeStatus, utcnow
+from ..media.storage import StorageError, get_storage
+from ..models import InterviewQuestion, Invitation, Take, TakeStatus, UploadChunk, utcnow
+
+log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,creation-defer-length,termination"
-CHUNK = 256 * 1024
-RETRY_AFTER_SECONDS = 30  # what a full disk asks the client to wait before it resumes
-
-
-def write_all(fd: int, data: bytes) -> None:
-    """Write every byte of ``data`` at the file's position (a short write is continued)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+TUS_EXTENSIONS = (
+    "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
+)
+CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
+TUS_CHECKSUM_ALGORITHMS = ",".join(CHECKSUM_ALGORITHMS)
+CHUNK = 256 * 1024  # read size while a body streams in
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a PATCH body larger than this is spooled to a temp file
+RETRY_AFTER_SECONDS = 30  # what a full disk or a storage outage asks the client to wait
 
 
 class TusError(Exception):
     """A tus request refused with an HTTP status and a message for the client."""
 
-    def __init__(self, status: int, message: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        retry_after: int | None = None,
+        offset: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after  # seconds, for a refusal the client should retry later
+        self.offset = offset  # the true offset, for a 409 (and whatever else knows it)
+
+
+@dataclass(frozen=True)
+class UploadState:
+    """What a tus request needs of a take, read in one query without loading ORM objects (so
+    nothing lazy-loads or autoflushes while a body streams)."""
+
+    take_id: int
+    org_id: int
+    invitation_id: int
+    status: TakeStatus
+    offset: int
+    length: int | None
+    expires_at: datetime | None
+    checksum_sha256: str | None
+
+    @property
+    def gone(self) -> bool:
+        """Discarded or abandoned: failed before every byte was filed."""
+        return self.status == TakeStatus.FAILED and self.checksum_sha256 is None
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -70,169 +108,316 @@ def parse_length(value: str | None, name: str) -> int | None:
     return int(value)
 
 
-def staging_path(take: Take) -> Path:
-    return Path(current_app.config["UPLOAD_STAGING_DIR"]) / f"take-{take.id}.part"
+def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
+    """Upload-Checksum: "<algorithm> <base64 digest>" (tus checksum extension)."""
+    if header is None:
+        return None
+    algorithm, _, encoded = header.strip().partition(" ")
+    if algorithm not in CHECKSUM_ALGORITHMS:
+        raise TusError(400, f"checksum algorithm {algorithm!r} is not supported")
+    try:
+        return algorithm, base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error as error:
+        raise TusError(400, "Upload-Checksum digest is not base64") from error
 
 
-@contextmanager
-def _locked(take: Take) -> Iterator[BinaryIO]:
-    """The staging file, opened for writing and locked against a concurrent PATCH."""
-    path = staging_path(take)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "r+b", buffering=0) as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield handle
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment, usegmt=True)
 
 
-def append(
-    take: Take, stream: BinaryIO, offset: int, declared_length: int | None, body_length: int | None
-) -> int:
-    """Append the request body at ``offset``; returns the new offset (bytes durable on disk)."""
-    cap = current_app.config["MAX_TAKE_BYTES"]
-    if take.status != TakeStatus.RECORDING:  # before touching the staging directory
-        raise TusError(409 if take.status in media_done() else 404, "upload is closed")
-    with _locked(take) as handle:
-        db.session.refresh(take)  # the offset as the last writer left it
-        if take.status != TakeStatus.RECORDING:
-            raise TusError(409 if take.status in media_done() else 404, "upload is closed")
-        if offset != take.bytes_received:
-            raise TusError(409, f"offset mismatch: the server has {take.bytes_received} bytes")
-        if declared_length is not None:
-            if take.upload_length is not None and declared_length != take.upload_length:
-                raise TusError(400, "Upload-Length cannot change once set")
-            if declared_length > cap:
-                raise TusError(413, "the recording is larger than the limit")
-            if declared_length < offset:
-                raise TusError(400, "Upload-Length is smaller than what was received")
-            take.upload_length = declared_length
-        limit = take.upload_length if take.upload_length is not None else cap
-        if body_length is not None and offset + body_length > limit:
-            raise TusError(413, "the chunk goes past the end of the upload or the size limit")
-        handle.seek(offset)
-        handle.truncate()  # drop any bytes a broken earlier request left past the offset
-        written = 0
-        disconnected = False
-        disk_error: OSError | None = None
-        while True:
-            try:
-                block = stream.read(CHUNK)
-            except (ClientDisconnected, OSError):
-                # The connection dropped mid-chunk: keep what arrived, the client resumes from it.
-                disconnected = True
-                break
-            if not block:
-                break
-            if offset + written + len(block) > limit:
-                raise TusError(413, "the recording is larger than the limit")
-            try:
-                write_all(handle.fileno(), block)
-            except OSError as error:
-                disk_error = error
-                break
-            written += len(block)
-        if disk_error is None:
-            try:
-                os.fsync(handle.fileno())
-            except OSError as error:  # nothing written since the last sync is known to be safe
-                disk_error, written = error, 0
-        if disk_error is not None:
-            # Disk full (or failing): acknowledge only whole blocks that reached the disk and
-            # drop the torn one, so the staging file never holds bytes the offset does not count.
-            with suppress(OSError):  # the next PATCH truncates at its offset anyway
-                os.ftruncate(handle.fileno(), offset + written)
-                os.fsync(handle.fileno())
-        take.bytes_received = offset + written
-        take.question.invitation.last_activity_at = utcnow()
-        db.session.commit()
-        if disk_error is not None:
-            current_app.logger.error(
-                "take %s: staging write failed at %s: %s", take.id, offset + written, disk_error
-            )
-            raise TusError(
-                507,
-                "the server cannot store more right now; resume from Upload-Offset later",
-                retry_after=RETRY_AFTER_SECONDS,
-            )
-        if disconnected:
-            raise TusError(400, "the connection dropped; resume from Upload-Offset")
-        if take.upload_length is not None and take.bytes_received == take.upload_length:
-            _complete_or_retry_later(take)
-        return take.bytes_received
-
-
-def finish_if_complete(take: Take) -> None:
-    """Complete a take whose every byte is here but whose completion failed (storage error)."""
-    if (
-        take.status == TakeStatus.RECORDING
-        and take.upload_length is not None
-        and take.bytes_received == take.upload_length
-    ):
-        with _locked(take):
-            db.session.refresh(take)
-            if take.status == TakeStatus.RECORDING:
-                _complete_or_retry_later(take)
+def expiry() -> datetime:
+    return utcnow() + timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"])
 
 
 def media_done() -> tuple[TakeStatus, ...]:
     return (TakeStatus.UPLOADED, TakeStatus.PROCESSING, TakeStatus.READY)
 
 
-def _complete_or_retry_later(take: Take) -> None:
-    """``_complete``, or a 503 the client retries when storage is full or down: every byte is
-    safe in staging, the take stays ``recording``, and the next HEAD or PATCH completes it."""
-    try:
-        _complete(take)
-    except OSError as error:
-        db.session.rollback()
-        current_app.logger.error("take %s: completion failed: %s", take.id, error)
+def upload_state(invitation: Invitation, take_id: int) -> UploadState:
+    """One of this invitation's uploads; anybody else's is indistinguishable from none."""
+    row = db.session.execute(
+        sa.select(
+            Take.id,
+            Take.status,
+            Take.bytes_received,
+            Take.upload_length,
+            Take.upload_expires_at,
+            Take.checksum_sha256,
+        )
+        .join(InterviewQuestion, InterviewQuestion.id == Take.question_id)
+        .where(Take.id == take_id, InterviewQuestion.invitation_id == invitation.id)
+    ).one_or_none()
+    if row is None:
+        raise TusError(404, "There is no such recording.")
+    return UploadState(
+        row.id,
+        invitation.org_id,
+        invitation.id,
+        row.status,
+        row.bytes_received,
+        row.upload_length,
+        row.upload_expires_at,
+        row.checksum_sha256,
+    )
+
+
+def _refuse_closed(state: UploadState) -> None:
+    if state.status != TakeStatus.RECORDING:
+        if state.gone:
+            raise TusError(404, "this upload was discarded or has expired")
+        raise TusError(409, "upload is closed", offset=state.offset)
+
+
+@dataclass
+class _Body:
+    """A PATCH body received into a spool, with its length and (if asked) its digest."""
+
+    spool: BinaryIO
+    length: int
+    disconnected: bool
+    digest: bytes | None
+
+
+def _receive(stream: BinaryIO, limit: int, algorithm: str | None) -> _Body:
+    """Read the body into a spool (memory, or a temp file past SPOOL_IN_MEMORY), refusing it
+    once it passes ``limit``; a dropped connection keeps what arrived."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    hasher = CHECKSUM_ALGORITHMS[algorithm]() if algorithm else None
+    length, disconnected = 0, False
+    while True:
+        try:
+            block = stream.read(CHUNK)
+        except (ClientDisconnected, OSError):
+            disconnected = True  # the client resumes from what was acknowledged
+            break
+        if not block:
+            break
+        length += len(block)
+        if length > limit:
+            spool.close()
+            raise TusError(413, "the recording is larger than the limit")
+        if hasher is not None:
+            hasher.update(block)
+        spool.write(block)
+    spool.seek(0)
+    return _Body(spool, length, disconnected, hasher.digest() if hasher else None)
+
+
+def append(
+    state: UploadState,
+    stream: BinaryIO,
+    offset: int,
+    declared_length: int | None,
+    body_length: int | None,
+    checksum: tuple[str, bytes] | None = None,
+) -> tuple[int, bool]:
+    """Append the request body at ``offset``; returns the new offset (bytes durable in storage
+    and the range claimed) and whether that was the last byte. Raises ``TusError`` for every
+    refusal."""
+    cap = current_app.config["MAX_TAKE_BYTES"]
+    _refuse_closed(state)
+    if offset != state.offset:
         raise TusError(
-            503,
-            "every byte arrived but could not be filed yet; check again later",
+            409, f"offset mismatch: the server has {state.offset} bytes", offset=state.offset
+        )
+    length = state.length
+    if declared_length is not None:
+        if length is not None and declared_length != length:
+            raise TusError(400, "Upload-Length cannot change once set")
+        if declared_length > cap:
+            raise TusError(413, "the recording is larger than the limit")
+        if declared_length < offset:
+            raise TusError(400, "Upload-Length is smaller than what was received")
+        length = declared_length
+    limit = length if length is not None else cap
+    if body_length is not None and offset + body_length > limit:
+        raise TusError(413, "the chunk goes past the end of the upload or the size limit")
+    db.session.rollback()  # no transaction or connection held while the body streams
+    body = _receive(stream, limit - offset, checksum[0] if checksum else None)
+    with body.spool:
+        if checksum is not None and (body.disconnected or body.digest != checksum[1]):
+            raise TusError(460, "the chunk does not match its Upload-Checksum; nothing was kept")
+        key = chunks.chunk_key(state.org_id, state.take_id, offset) if body.length else None
+        if key is not None:
+            _store(state, key, body.spool)
+    new_offset = offset + body.length
+    complete = length is not None and new_offset == length
+    try:
+        claimed = _claim(state, offset, new_offset, length, key, complete)
+    except sa.exc.SQLAlchemyError:  # the database is away: answered 503, nothing claimed
+        if key is not None:
+            get_storage().delete(key)
+        raise
+    if not claimed:
+        if key is not None:
+            get_storage().delete(key)  # lost the race: this object is nobody's
+        fresh = _reread(state)
+        _refuse_closed(fresh)
+        raise TusError(
+            409, f"offset mismatch: the server has {fresh.offset} bytes", offset=fresh.offset
+        )
+    if body.disconnected:
+        raise TusError(400, "the connection dropped; resume from Upload-Offset", offset=new_offset)
+    return new_offset, complete
+
+
+def _reread(state: UploadState) -> UploadState:
+    invitation = db.session.get(Invitation, state.invitation_id)
+    return upload_state(invitation, state.take_id)
+
+
+def _store(state: UploadState, key: str, spool: BinaryIO) -> None:
+    """The chunk into storage, durably; a full disk is 507 and a storage outage 503, both
+    with nothing acknowledged of this chunk (the client sends it again)."""
+    try:
+        get_storage().save(key, spool)
+    except (OSError, StorageError) as error:
+        get_storage().delete(key)
+        log.error("take %s: storing a chunk failed: %s", state.take_id, error)
+        full = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise TusError(
+            507 if full else 503,
+            "the server cannot store more right now; resume from Upload-Offset later"
+            if full
+            else "storage is briefly unavailable; resume from Upload-Offset later",
             retry_after=RETRY_AFTER_SECONDS,
+            offset=state.offset,
         ) from error
 
 
-def _complete(take: Take) -> None:
-    """Every byte is here: into storage, ``uploaded``, processing queued; staging removed."""
-    path = staging_path(take)
-    media.store_original(take, path, take.content_type or "application/octet-stream")
-    take.finished_at = utcnow()
+def _claim(
+    state: UploadState,
+    offset: int,
+    new_offset: int,
+    length: int | None,
+    key: str | None,
+    complete: bool,
+) -> bool:
+    """The range ``[offset, new_offset)`` is this request's if the take still stands where it
+    was read: one conditional UPDATE (plus the chunk's row), committed at once. Everything the
+    last byte needs is read before, so the write transaction is a few Core statements."""
+    now = utcnow()
+    values: dict = {"bytes_received": new_offset, "upload_length": length}
+    completion = _completion(state, now, new_offset) if complete else None
+    if completion is not None:
+        values.update(
+            status=TakeStatus.UPLOADED,
+            finished_at=now,
+            upload_expires_at=None,
+            flags=completion["flags"],
+        )
+    else:
+        values["upload_expires_at"] = expiry()
+    claimed = db.session.execute(
+        sa.update(Take.__table__)
+        .where(
+            Take.id == state.take_id,
+            Take.status == TakeStatus.RECORDING,
+            Take.bytes_received == offset,
+            Take.upload_length.is_(None)
+            if state.length is None
+            else Take.upload_length == state.length,
+        )
+        .values(**values)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return False
+    if key is not None:
+        db.session.execute(
+            sa.insert(UploadChunk.__table__).values(
+                take_id=state.take_id,
+                offset=offset,
+                length=new_offset - offset,
+                storage_key=key,
+                created_at=now,
+            )
+        )
+    if completion is not None:
+        db.session.execute(
+            sa.update(Invitation.__table__)
+            .where(Invitation.id == state.invitation_id)
+            .values(last_activity_at=now)
+        )
+        db.session.add(completion["audit"])
+    db.session.commit()
+    return True
+
+
+def _completion(state: UploadState, now: datetime, size: int) -> dict:
+    """What the last byte records beside the claim, prepared before the write transaction:
+    the late flag and the audit event."""
+    take = db.session.get(Take, state.take_id)
+    flags = list(take.flags or [])
     if take.started_at is not None:
         limit = media.answer_limit_seconds(take) + current_app.config["LATE_UPLOAD_SLACK_SECONDS"]
-        if (take.finished_at - take.started_at).total_seconds() > limit:
+        if (now - take.started_at).total_seconds() > limit:
             # Bytes recorded in time may arrive late (a dropped connection), so this is a flag
-            # for reviewers, not a refusal; the recording's own length is checked in processing.
-            take.flags = [*(take.flags or []), "uploaded_late"]
-    audit.record(
+            # for reviewers, not a refusal; processing checks the recording's own length.
+            flags.append("uploaded_late")
+    event = audit.record(
         "take.uploaded",
         take.question.invitation,
         actor_label="candidate",
-        take_id=take.id,
-        bytes=take.bytes_received,
-        sha256=take.checksum_sha256,
+        take_id=state.take_id,
+        bytes=size,
     )
-    media.submit_for_processing(take)  # commits
-    path.unlink(missing_ok=True)
+    db.session.expunge(event)  # added in the write transaction, after the claim
+    db.session.expire(take)  # the UPDATE changes it behind the session's back
+    return {"flags": flags, "audit": event}
 
 
-def terminate(take: Take) -> None:
+def after_completion(app: Flask, take_id: int) -> None:
+    """Work the candidate's "saved" need not wait for, run once the last PATCH is answered:
+    assemble the original (hashing it) and queue processing, or with UPLOAD_ASSEMBLY=worker
+    only queue processing (the media worker assembles first, on its own machine). If this
+    node dies first, the take stays ``uploaded`` and the reconcile sweep queues it."""
+    with app.app_context():
+        try:
+            take = db.session.get(Take, take_id)
+            if take is None or take.status != TakeStatus.UPLOADED:
+                return
+            if app.config["UPLOAD_ASSEMBLY"] != "worker":
+                chunks.assemble(take)
+            media.enqueue_processing(take)
+        except Exception:  # the sweep and the worker finish it; the candidate lost nothing
+            db.session.rollback()
+            log.exception("take %s: completion after the acknowledgement failed", take_id)
+
+
+def complete_empty(take: Take) -> None:
+    """An upload created with Upload-Length: 0 is complete at once (processing then fails it
+    as not a recording, which uses the attempt as any failed recording does)."""
+    state = UploadState(
+        take.id, take.question.invitation.org_id, take.question.invitation_id,
+        TakeStatus.RECORDING, 0, 0, None, None,
+    )  # fmt: skip
+    _claim(state, 0, 0, 0, None, True)
+
+
+def terminate(state: UploadState) -> None:
     """tus termination: the candidate discarded this recording (it still used an attempt)."""
-    if take.status != TakeStatus.RECORDING:
+    if state.status != TakeStatus.RECORDING:
         raise TusError(409, "only a recording in progress can be discarded")
-    with _locked(take):
-        db.session.refresh(take)  # a final PATCH may have completed it meanwhile
-        if take.status != TakeStatus.RECORDING:
-            raise TusError(409, "only a recording in progress can be discarded")
-        take.status = TakeStatus.FAILED
-        take.failure_reason = "discarded by the candidate"
-        take.finished_at = utcnow()
-        db.session.commit()
-    staging_path(take).unlink(missing_ok=True)
+    discarded = db.session.execute(
+        sa.update(Take)
+        .where(Take.id == state.take_id, Take.status == TakeStatus.RECORDING)
+        .values(
+            status=TakeStatus.FAILED,
+            failure_reason="discarded by the candidate",
+            finished_at=utcnow(),
+            upload_expires_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if discarded.rowcount != 1:  # a final PATCH completed it meanwhile
+        db.session.rollback()
+        raise TusError(409, "only a recording in progress can be discarded")
     audit.record(
-        "take.discarded", take.question.invitation, actor_label="candidate", take_id=take.id
+        "take.discarded",
+        db.session.get(Invitation, state.invitation_id),
+        actor_label="candidate",
+        take_id=state.take_id,
     )
     db.session.commit()
+    chunks.discard_chunks([state.take_id])

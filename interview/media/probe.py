@@ -189,3 +189,18 @@ def validate(info: MediaInfo, *, audio_only: bool, limit_seconds: float) -> None
         raise MediaRejected(NO_VIDEO)
     if info.duration is not None and info.duration > limit_seconds:
         raise MediaRejected(TOO_LONG, f"{info.duration:.1f}s > {limit_seconds:.1f}s")
+
+
+INCOMPLETE = "incomplete"
+# How much shorter than declared the decoded recording may be before it counts as cut off:
+# a second, or 5 % of a long answer (containers round, and audio and video end apart).
+INCOMPLETE_SLACK_SECONDS = 1.0
+INCOMPLETE_SLACK_RATIO = 0.05
+
+
+def is_incomplete(declared: float | None, decoded: float | None) -> bool:
+    """Does the recording stop well before the duration its container declares (bytes cut off
+    in transit or by a crash)? Unknown when the container declares none (MediaRecorder WebM)."""
+    if declared is None or decoded is None:
+        return False
+    return declared - decoded > max(INCOMPLETE_SLACK_SECONDS, INCOMPLETE_SLACK_RATIO * declared)

@@ -9,7 +9,7 @@ from .. import audit
 from ..extensions import db
 from ..models import InvitationStatus, MediaAsset, Role
 from ..review.access import may_stream_answer_asset
-from ..security import get_in_org_or_404, is_assigned_reviewer, roles_required
+from ..security import get_in_org_or_404, may_see_invitation, roles_required
 from . import services
 
 bp = Blueprint("media", __name__, url_prefix="/media")
@@ -28,9 +28,8 @@ def asset(asset_id: int):
         invitation = services.kept_answer_invitation(media.take_id)
         if invitation is None:
             abort(404)
-        if current_user.role == Role.REVIEWER and not (
-            invitation.status == InvitationStatus.COMPLETED
-            and is_assigned_reviewer(current_user, invitation.screening_id, invitation.id)
+        if not may_see_invitation(current_user, invitation) or (
+            current_user.role == Role.REVIEWER and invitation.status != InvitationStatus.COMPLETED
         ):
             abort(404)
         # Audio-only and transcript-only review: no picture (or sound) before they submit.

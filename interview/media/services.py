@@ -149,8 +149,11 @@ def _sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def store_original(take: Take, local_path: str | Path, content_type: str) -> MediaAsset:
-    """Put a fully received upload into storage as the take's ORIGINAL asset.
+def store_original(
+    take: Take, local_path: str | Path, content_type: str, checksum_sha256: str | None = None
+) -> MediaAsset:
+    """Put a fully received upload into storage as the take's ORIGINAL asset (its SHA-256 is
+    computed here unless the caller already hashed the bytes on their way in).
 
     Adds (or replaces) the asset row in the session; the caller commits, with its own change
     (typically the take becoming ``uploaded``), then calls ``enqueue_processing``.
@@ -170,7 +173,7 @@ def store_original(take: Take, local_path: str | Path, content_type: str) -> Med
     asset.storage_key = key
     asset.content_type = content_type
     asset.size_bytes = size
-    asset.checksum_sha256 = _sha256(local_path)
+    asset.checksum_sha256 = checksum_sha256 or _sha256(local_path)
     take.content_type = content_type
     take.checksum_sha256 = asset.checksum_sha256
     db.session.flush()
@@ -336,6 +339,9 @@ def _derive(take: Take, src: str, workdir: Path, timeout: float) -> _Outputs:
             media_path, poster_path, at_seconds=result.duration / 3, timeout=timeout
         )
     flags = transcode.quality_flags(analysis, result.duration, has_video=not audio_only)
+    if probe.is_incomplete(source.duration, result.duration):
+        # Kept and shown (what arrived may be all the candidate has), flagged for everyone.
+        flags.append(probe.INCOMPLETE)
     return _Outputs(media_path, poster_path, result, analysis, flags)
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, current_app
 
 # Keys are opaque relative paths built by the services: letters, digits and a few separators.
@@ -61,19 +62,24 @@ class LocalStorage:
         return path
 
     def save(self, key: str, fileobj: IO[bytes]) -> int:
-        """Write atomically: a temporary file in the same directory, then a rename."""
+        """Write atomically and durably: a temporary file in the same directory, fsync'd,
+        renamed, and the directory fsync'd, so a saved key survives a crash or power cut."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
         try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(fileobj, out, 1024 * 1024)
+                out.flush()
+                os.fsync(out.fileno())
+                size = out.tell()
             os.replace(tmp, path)
+            _fsync_directory(path.parent)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        return path.stat().st_size
+        return size
 
     def save_file(self, key: str, local_path: str | os.PathLike[str]) -> int:
         with open(local_path, "rb") as source:
@@ -131,8 +137,16 @@ class S3Storage:
         )
 
     def save(self, key: str, fileobj: IO[bytes]) -> int:
-        self.client.upload_fileobj(fileobj, self.bucket, check_key(key))
-        return self.size(key)
+        size = None
+        if fileobj.seekable():  # the size without a HEAD round trip afterwards
+            start = fileobj.tell()
+            size = fileobj.seek(0, os.SEEK_END) - start
+            fileobj.seek(start)
+        try:
+            self.client.upload_fileobj(fileobj, self.bucket, check_key(key))
+        except (ClientError, BotoCoreError, S3UploadFailedError) as error:
+            raise StorageError(f"{key}: {error}") from error
+        return size if size is not None else self.size(key)
 
     def save_file(self, key: str, local_path: str | os.PathLike[str]) -> int:
         self.client.upload_file(str(local_path), self.bucket, check_key(key))
@@ -178,6 +192,15 @@ class S3Storage:
             Params={"Bucket": self.bucket, "Key": check_key(key)},
             ExpiresIn=expires_seconds,
         )
+
+
+def _fsync_directory(path: Path) -> None:
+    """Make a rename in ``path`` durable (the directory entry itself is on disk)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _not_stored_or(error: ClientError, key: str) -> StorageError:

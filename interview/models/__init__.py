@@ -12,8 +12,9 @@ from .candidates import (
     Take,
     TakeStatus,
 )
+from .imports import ImportStatus, InvitationImport
 from .jobs import JobRun, JobStatus
-from .media import AssetKind, MediaAsset
+from .media import AssetKind, MediaAsset, UploadChunk
 from .reports import PageSize, Report, ReportKind, ReportStatus
 from .reviews import (
     Comment,
@@ -41,7 +42,9 @@ __all__ = [
     "Criterion",
     "Decision",
     "EmailStatus",
+    "ImportStatus",
     "InterviewQuestion",
+    "InvitationImport",
     "Invitation",
     "InvitationStatus",
     "JobRun",
@@ -70,6 +73,7 @@ __all__ = [
     "TranscriptSegment",
     "TranscriptStatus",
     "UTCDateTime",
+    "UploadChunk",
     "User",
     "utcnow",
 ]

@@ -41,6 +41,11 @@ class Organization(TimestampMixin, db.Model):
     retention_days: Mapped[int] = mapped_column(default=365)
     # IANA zone staff see times in unless they choose their own, and emails state.
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
+    # Branding on candidates' pages and emails (interview/branding): an accent colour that
+    # white text stays readable on, a logo in storage, the name emails come from.
+    brand_color: Mapped[str | None] = mapped_column(sa.String(7))
+    logo_key: Mapped[str | None] = mapped_column(sa.String(300))
+    sender_name: Mapped[str | None] = mapped_column(sa.String(100))
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import TimestampMixin, enum_column
+from .base import TimestampMixin, UTCDateTime, enum_column, utcnow
 
 if TYPE_CHECKING:
     from .candidates import Take
@@ -54,3 +55,24 @@ class MediaAsset(TimestampMixin, db.Model):
         sa.CheckConstraint("(take_id IS NOT NULL) OR (question_id IS NOT NULL)", name="has_owner"),
         sa.CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
     )
+
+
+class UploadChunk(db.Model):
+    """One acknowledged PATCH of a tus upload, stored as its own object in media storage.
+
+    The row is written in the same transaction as the conditional UPDATE that claimed its
+    range on the take, so the rows of a take tile ``[0, bytes_received)`` exactly; an object
+    without a row (a PATCH that lost the race or a node that died) is never read.
+    """
+
+    __tablename__ = "upload_chunks"
+
+    take_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("takes.id", ondelete="CASCADE"), primary_key=True
+    )
+    offset: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    length: Mapped[int] = mapped_column(sa.BigInteger)
+    storage_key: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("length > 0", name="length_positive"),)

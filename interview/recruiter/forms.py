@@ -23,6 +23,7 @@ from ..models.screenings import (
     THINK_SECONDS_MAX,
     ReviewMode,
 )
+from .services import megabytes, prompt_video_limit
 
 TEXT_MAX = 5000
 # Languages Whisper transcribes well, by ISO 639-1 code (any of its 99 is detected when unset).
@@ -128,11 +129,18 @@ class QuestionForm(FlaskForm):
     prompt_video = FileField(
         "Video of you asking the question (optional)",
         validators=[FileAllowed(["mp4", "m4v", "mov", "webm"], "Upload an MP4 or WebM video.")],
-        description="MP4 (H.264) or WebM, up to 5 minutes and 100 MB. Candidates see it with "
+        description="MP4 (H.264) or WebM, up to 5 minutes and {size}. Candidates see it with "
         "the question text.",
     )
     remove_video = BooleanField("Remove the current video")
     submit = SubmitField("Save question")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The size comes from the one setting the upload route and the service enforce.
+        self.prompt_video.description = self.prompt_video.description.format(
+            size=megabytes(prompt_video_limit())
+        )
 
 
 class MoveForm(FlaskForm):

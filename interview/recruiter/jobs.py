@@ -44,6 +44,7 @@ def render_message(invitation: Invitation, kind: str) -> mail.Message:
         text=render_template("emails/invitation.txt", **context),
         html=render_template("emails/invitation.html", **context),
         headers={"X-Interview-Org": str(screening.org_id)},
+        sender_name=header_text(screening.organization.sender_name or screening.organization.name),
     )
 
 

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user
+from werkzeug.datastructures import FileStorage
 
 from .. import audit, mail
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..models import InvitationStatus, Role, Screening, utcnow
 from ..review import services as reviewing
-from ..security import ALL_STAFF, get_in_org_or_404, roles_required
-from . import services
+from ..security import (
+    ALL_STAFF,
+    body_limit,
+    candidate_scope,
+    get_in_org_or_404,
+    roles_required,
+)
+from . import imports, services
 from .forms import (
     AccommodationsForm,
     CriterionForm,
@@ -77,11 +93,34 @@ def _invitation(screening: Screening, invitation_id: int):
     return invitation
 
 
-def _apply_video(question, form: QuestionForm) -> None:
+def _staged_video(form: QuestionForm):
+    """The chosen video, checked and stored (not yet attached), or None when none was chosen.
+
+    Called before the question changes, so a refused video leaves the question as it was.
+    A form filled from the question holds its stored video (a MediaAsset) until a file is
+    chosen: only a real, named upload counts; an empty file field keeps the video.
+    """
+    upload = form.prompt_video.data
+    if isinstance(upload, FileStorage) and upload.filename:
+        return services.store_prompt_video(current_user.org_id, upload.stream)
+    return None
+
+
+def _save_question(form: QuestionForm, change):
+    """Check the video, apply ``change`` (returns the question), then attach or remove the
+    video; a refusal anywhere leaves no stored file behind."""
+    video = _staged_video(form)
+    try:
+        question = change()
+    except services.RecruitingError:
+        if video is not None:
+            services.discard_prompt_video(video)
+        raise
     if form.remove_video.data:
         services.remove_prompt_video(question)
-    if form.prompt_video.data:
-        services.set_prompt_video(question, form.prompt_video.data.stream)
+    if video is not None:
+        services.attach_prompt_video(question, video)
+    return question
 
 
 def _to_overview(screening: Screening, anchor: str = ""):
@@ -122,12 +161,15 @@ def new_screening():
 def screening(screening_id: int):
     screening = get_in_org_or_404(Screening, screening_id)
     can_manage = current_user.role in MANAGERS
-    sees_candidates = current_user.role != Role.REVIEWER or not screening.anonymize_candidates
+    # Reviewers see (and count) only the candidates they are assigned to, by name only when
+    # the screening does not hide names.
+    scope = candidate_scope(current_user, screening.id)
+    sees_candidates = reviewing.sees_names(current_user, screening)
     return render_template(
         "recruiter/screening.html",
         screening=screening,
-        funnel=services.funnel(screening),
-        invitations=services.screening_invitations(screening) if sees_candidates else [],
+        funnel=services.funnel(screening, scope),
+        invitations=services.screening_invitations(screening, scope) if sees_candidates else [],
         sees_candidates=sees_candidates,
         may_review=reviewing.may_see_screening(current_user, screening),
         can_manage=can_manage,
@@ -213,13 +255,15 @@ def duplicate_screening(screening_id: int):
 
 @bp.route("/<int:screening_id>/questions", methods=["POST"])
 @roles_required(*MANAGERS)
+@body_limit("PROMPT_VIDEO_MAX_BYTES")
 def add_question(screening_id: int):
     screening = get_in_org_or_404(Screening, screening_id)
     form = QuestionForm()
     if form.validate_on_submit():
         try:
-            question = services.add_question(screening, **_data(form, QUESTION_FIELDS))
-            _apply_video(question, form)
+            _save_question(
+                form, lambda: services.add_question(screening, **_data(form, QUESTION_FIELDS))
+            )
         except services.RecruitingError as error:
             flash(str(error), "danger")
         else:
@@ -238,14 +282,16 @@ def add_question(screening_id: int):
 
 @bp.route("/<int:screening_id>/questions/<int:question_id>", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
+@body_limit("PROMPT_VIDEO_MAX_BYTES")
 def edit_question(screening_id: int, question_id: int):
     screening = get_in_org_or_404(Screening, screening_id)
     question = _question(screening, question_id)
     form = QuestionForm(obj=question)
     if form.validate_on_submit():
         try:
-            services.update_question(question, **_data(form, QUESTION_FIELDS))
-            _apply_video(question, form)
+            _save_question(
+                form, lambda: services.update_question(question, **_data(form, QUESTION_FIELDS))
+            )
         except services.RecruitingError as error:
             flash(str(error), "danger")
         else:
@@ -374,6 +420,7 @@ def invite(screening_id: int):
 @bp.route("/<int:screening_id>/invitations/import", methods=["POST"])
 @roles_required(*MANAGERS)
 def import_invitations(screening_id: int):
+    """Check the CSV file at once, then invite its rows in a job (the page shows progress)."""
     screening = get_in_org_or_404(Screening, screening_id)
     form = CsvImportForm()
     if not form.validate_on_submit():
@@ -382,11 +429,46 @@ def import_invitations(screening_id: int):
                 flash(message, "danger")
         return _to_overview(screening, "#candidates")
     try:
-        result = services.import_csv(screening, form.file.data.read())
+        record = imports.start_import(
+            screening, current_user, form.file.data.read(), form.file.data.filename
+        )
     except services.RecruitingError as error:
+        db.session.rollback()
         flash(str(error), "danger")
         return _to_overview(screening, "#candidates")
-    return render_template("recruiter/import_result.html", screening=screening, result=result)
+    return redirect(
+        url_for("recruiter.invitation_import", screening_id=screening.id, import_id=record.id)
+    )
+
+
+def _import(screening_id: int, import_id: int):
+    screening = get_in_org_or_404(Screening, screening_id)
+    record = imports.import_in_screening_or_none(screening, import_id)
+    if record is None:
+        abort(404)
+    return screening, record
+
+
+@bp.route("/<int:screening_id>/imports/<int:import_id>")
+@roles_required(*MANAGERS)
+def invitation_import(screening_id: int, import_id: int):
+    """A CSV import: its progress while the job runs, then what happened to each line."""
+    screening, record = _import(screening_id, import_id)
+    return render_template(
+        "recruiter/import_result.html",
+        screening=screening,
+        record=record,
+        progress=imports.progress(record),
+        shown=imports.RESULTS_SHOWN,
+    )
+
+
+@bp.route("/<int:screening_id>/imports/<int:import_id>/status")
+@roles_required(*MANAGERS)
+def invitation_import_status(screening_id: int, import_id: int):
+    """The import's progress, for the page's polling script."""
+    _screening, record = _import(screening_id, import_id)
+    return jsonify(imports.progress(record))
 
 
 @bp.route("/<int:screening_id>/invitations/<int:invitation_id>")

@@ -6,13 +6,9 @@ organisation (see ``interview.security.get_in_org_or_404``) and commits its own 
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 import tempfile
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
@@ -21,7 +17,7 @@ from flask import current_app
 
 from .. import audit, jobs, tokens
 from ..extensions import db
-from ..media import probe
+from ..media import chunks, probe
 from ..media.storage import get_storage
 from ..models import (
     AssetKind,
@@ -185,7 +181,7 @@ def add_question(screening: Screening, **fields) -> Question:
     return question
 
 
-def update_question(question: Question, **fields) -> None:
+def update_question(question: Question, **fields) -> Question:
     screening = question.screening
     _check_question(
         screening,
@@ -198,6 +194,7 @@ def update_question(question: Question, **fields) -> None:
     _renumber(screening)
     audit.record("question.updated", screening, question_id=question.id)
     db.session.commit()
+    return question
 
 
 def delete_question(question: Question) -> None:
@@ -333,7 +330,7 @@ def normalise_candidate_email(raw: str) -> str:
         raise RecruitingError(f"not a valid email address ({error})") from error
 
 
-def _check_can_invite(screening: Screening) -> None:
+def check_can_invite(screening: Screening) -> None:
     if screening.is_template:
         raise RecruitingError("Templates do not take candidates.")
     if screening.status != ScreeningStatus.OPEN:
@@ -344,7 +341,7 @@ def _check_can_invite(screening: Screening) -> None:
         )
 
 
-def _already_invited(screening: Screening, email: str) -> bool:
+def already_invited(screening: Screening, email: str) -> bool:
     return (
         db.session.scalar(
             sa.select(Invitation.id).where(
@@ -355,7 +352,7 @@ def _already_invited(screening: Screening, email: str) -> bool:
     )
 
 
-def _new_invitation(screening: Screening, name: str, email: str) -> Invitation:
+def new_invitation(screening: Screening, name: str, email: str) -> Invitation:
     invitation = Invitation(
         org_id=screening.org_id,
         screening=screening,
@@ -375,88 +372,17 @@ def _new_invitation(screening: Screening, name: str, email: str) -> Invitation:
 def invite(screening: Screening, name: str, email: str, *, send_email: bool = True) -> Invitation:
     """Invite one candidate and queue the invitation email (unless ``send_email`` is False:
     demo data, a link handed over another way)."""
-    _check_can_invite(screening)
+    check_can_invite(screening)
     if not name.strip():
         raise RecruitingError("The candidate's name is required.")
     email = normalise_candidate_email(email)
-    if _already_invited(screening, email):
+    if already_invited(screening, email):
         raise RecruitingError(f"{email} is already invited to this screening.")
-    invitation = _new_invitation(screening, name, email)
+    invitation = new_invitation(screening, name, email)
     db.session.commit()
     if send_email:
         jobs.enqueue("email.invitation", invitation.id)
     return invitation
-
-
-@dataclass
-class ImportResult:
-    invited: list[Invitation] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
-    duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line number, email)
-
-
-def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise RecruitingError("The file is not UTF-8 text. Save it as CSV (UTF-8).") from error
-    if "\x00" in text:
-        raise RecruitingError("The file is not a CSV text file.")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    return [(reader.line_num, row) for row in reader]
-
-
-def import_csv(screening: Screening, data: bytes) -> ImportResult:
-    """Invite every good row of a CSV (name, email); report bad rows and duplicates by line."""
-    _check_can_invite(screening)
-    rows = _csv_rows(data)
-    max_rows = current_app.config["CSV_MAX_ROWS"]
-    if len(rows) > max_rows + 1:
-        raise RecruitingError(f"The file has more than {max_rows} rows; split it.")
-    result = ImportResult()
-    name_col, email_col = 0, 1
-    if rows:
-        header = [cell.strip().lower() for cell in rows[0][1]]
-        if "email" in header or "e-mail" in header:
-            email_col = header.index("email") if "email" in header else header.index("e-mail")
-            name_col = next((i for i, h in enumerate(header) if "name" in h), 1 - email_col)
-            rows = rows[1:]
-    seen: set[str] = set()
-    for line, row in rows:
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) <= max(name_col, email_col):
-            result.errors.append((line, "expected two columns: name, email"))
-            continue
-        name, raw_email = row[name_col].strip(), row[email_col].strip()
-        if not name:
-            result.errors.append((line, "the name is empty"))
-            continue
-        try:
-            email = normalise_candidate_email(raw_email)
-        except RecruitingError as error:
-            result.errors.append((line, f"{raw_email or '(empty)'}: {error}"))
-            continue
-        if email in seen or _already_invited(screening, email):
-            result.duplicates.append((line, email))
-            continue
-        seen.add(email)
-        result.invited.append(_new_invitation(screening, name, email))
-    audit.record(
-        "invitation.csv_import",
-        screening,
-        invited=len(result.invited),
-        errors=len(result.errors),
-        duplicates=len(result.duplicates),
-    )
-    db.session.commit()
-    for invitation in result.invited:
-        jobs.enqueue("email.invitation", invitation.id)
-    return result
 
 
 def invitation_in_screening_or_none(screening: Screening, invitation_id: int) -> Invitation | None:
@@ -466,11 +392,16 @@ def invitation_in_screening_or_none(screening: Screening, invitation_id: int) ->
     return invitation
 
 
-def screening_invitations(screening: Screening) -> list[Invitation]:
+def screening_invitations(
+    screening: Screening, scope: sa.ColumnElement[bool] | None = sa.true()
+) -> list[Invitation]:
+    """The screening's candidates within ``scope`` (``security.candidate_scope``; None: none)."""
+    if scope is None:
+        return []
     return list(
         db.session.scalars(
             sa.select(Invitation)
-            .where(Invitation.screening_id == screening.id)
+            .where(Invitation.screening_id == screening.id, scope)
             .order_by(Invitation.created_at.desc(), Invitation.id.desc())
         )
     )
@@ -561,11 +492,9 @@ def reset_question(invitation: Invitation, interview_question: InterviewQuestion
     """Let the candidate answer one question again: its takes and kept answer are removed."""
     if invitation.status == InvitationStatus.REVOKED:
         raise RecruitingError("This invitation is revoked.")
-    # The recordings go for good: stored files and any upload still staged (the staging name is
-    # the one candidate.uploads uses).
+    # The recordings go for good: stored files and any upload still in flight.
     doomed_keys = [a.storage_key for t in interview_question.takes for a in t.assets]
-    staging = Path(current_app.config["UPLOAD_STAGING_DIR"])
-    doomed_staging = [staging / f"take-{t.id}.part" for t in interview_question.takes]
+    chunks.discard_chunks([t.id for t in interview_question.takes])
     interview_question.takes.clear()
     interview_question.response = None
     interview_question.revealed_at = None
@@ -577,8 +506,6 @@ def reset_question(invitation: Invitation, interview_question: InterviewQuestion
     storage = get_storage()
     for key in doomed_keys:
         storage.delete(key)
-    for path in doomed_staging:
-        path.unlink(missing_ok=True)
 
 
 # --- funnel and reminders ---------------------------------------------------------------------
@@ -647,24 +574,35 @@ def send_due_reminders(now: datetime | None = None) -> dict[str, int]:
 
 # --- prompt videos ---------------------------------------------------------------------------
 
-PROMPT_VIDEO_MAX_BYTES = 100 * 1024 * 1024
 PROMPT_VIDEO_MAX_SECONDS = 300
+
+
+def megabytes(size: int) -> str:
+    """A byte limit as people read it: "100 MB"."""
+    return f"{size / (1024 * 1024):g} MB"
+
+
+def prompt_video_limit() -> int:
+    return current_app.config["PROMPT_VIDEO_MAX_BYTES"]
+
+
 # What every current browser plays natively, by container.
 _PLAYABLE = {probe.MOV: ("h264",), probe.MATROSKA: ("vp8", "vp9", "av1")}
 
 
-def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
-    """Attach a short video of the question being asked (MP4/H.264 or WebM/VP8/VP9).
+def store_prompt_video(org_id: int, upload: BinaryIO) -> MediaAsset:
+    """Check a question video (MP4/H.264 or WebM/VP8/VP9, within the size and length limits)
+    and put it in storage; the asset is not yet added to the session or tied to a question.
 
-    Interviews already started keep the video they were given; a replaced video is deleted
-    only when no interview refers to it.
+    Raises RecruitingError before anything is stored, so a refused video changes nothing.
     """
+    limit = prompt_video_limit()
     with tempfile.NamedTemporaryFile(prefix="prompt-", suffix=".upload") as staged:
         size = 0
         for block in iter(lambda: upload.read(1024 * 1024), b""):
             size += len(block)
-            if size > PROMPT_VIDEO_MAX_BYTES:
-                raise RecruitingError("The video is larger than 100 MB.")
+            if size > limit:
+                raise RecruitingError(f"The video is larger than {megabytes(limit)}.")
             staged.write(block)
         staged.flush()
         try:
@@ -677,11 +615,10 @@ def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
             raise RecruitingError("Keep the question video under 5 minutes.")
         content_type = "video/mp4" if info.container == probe.MOV else "video/webm"
         suffix = ".mp4" if info.container == probe.MOV else ".webm"
-        key = f"orgs/{question.screening.org_id}/questions/{secrets.token_hex(16)}{suffix}"
+        key = f"orgs/{org_id}/questions/{secrets.token_hex(16)}{suffix}"
         get_storage().save_file(key, staged.name)
-    asset = MediaAsset(
-        org_id=question.screening.org_id,
-        question_id=question.id,
+    return MediaAsset(
+        org_id=org_id,
         kind=AssetKind.PROMPT_VIDEO,
         storage_key=key,
         content_type=content_type,
@@ -692,6 +629,17 @@ def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
         video_codec=info.video.codec,
         audio_codec=info.audio.codec if info.audio else None,
     )
+
+
+def discard_prompt_video(asset: MediaAsset) -> None:
+    """Delete the file of a stored video that was never attached (its question was refused)."""
+    get_storage().delete(asset.storage_key)
+
+
+def attach_prompt_video(question: Question, asset: MediaAsset) -> MediaAsset:
+    """Make a stored video the question's. Interviews already started keep the video they were
+    given; a replaced video is deleted only when no interview refers to it."""
+    asset.question_id = question.id
     db.session.add(asset)
     db.session.flush()
     old = question.prompt_video
@@ -702,6 +650,11 @@ def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
     if old is not None:
         _delete_if_unused(old)
     return asset
+
+
+def set_prompt_video(question: Question, upload: BinaryIO) -> MediaAsset:
+    """Check, store and attach a video of the question being asked (RecruitingError if not)."""
+    return attach_prompt_video(question, store_prompt_video(question.screening.org_id, upload))
 
 
 def _copy_prompt_video(asset: MediaAsset, question: Question) -> MediaAsset:

@@ -20,6 +20,7 @@ FLAG_TEXT = {
     "black_video": "dark picture",
     "frozen_video": "frozen picture",
     "uploaded_late": "finished uploading after the time limit",
+    "incomplete": "recording cut short (shorter than the file says)",
 }
 
 

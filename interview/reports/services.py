@@ -464,9 +464,15 @@ def scores_fingerprint(screening_id: int, invitation_id: int | None = None) -> s
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def funnel(screening: Screening) -> dict[str, int]:
+def funnel(
+    screening: Screening, scope: sa.ColumnElement[bool] | None = sa.true()
+) -> dict[str, int]:
     """Cumulative counts invited → opened → started → completed → reviewed (+ expired, revoked),
-    for the screening page and the screening report alike."""
+    for the screening page and the screening report alike; only candidates within ``scope``
+    (``security.candidate_scope``: None counts nobody)."""
+    keys = ("invited", "opened", "started", "completed", "reviewed", "expired", "revoked")
+    if scope is None:
+        return dict.fromkeys(keys, 0)
     inv = Invitation
     reviewed = (
         sa.select(Review.invitation_id)
@@ -483,7 +489,6 @@ def funnel(screening: Screening) -> dict[str, int]:
             sa.func.count(sa.case((inv.id.in_(reviewed), inv.id))),
             sa.func.count(sa.case((inv.status == InvitationStatus.EXPIRED, inv.id))),
             sa.func.count(sa.case((inv.status == InvitationStatus.REVOKED, inv.id))),
-        ).where(inv.screening_id == screening.id)
+        ).where(inv.screening_id == screening.id, scope)
     ).one()
-    keys = ("invited", "opened", "started", "completed", "reviewed", "expired", "revoked")
     return dict(zip(keys, row, strict=True))

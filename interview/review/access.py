@@ -17,7 +17,7 @@ from ..models import (
     Screening,
     User,
 )
-from ..security import is_assigned_reviewer
+from ..security import candidate_scope, may_see_invitation
 
 MANAGERS = (Role.ADMIN, Role.RECRUITER)
 COMMENT_MAX = 2000
@@ -52,38 +52,20 @@ def reviewable_screenings(user: User) -> list[Screening]:
     return list(db.session.scalars(query.order_by(Screening.created_at.desc())))
 
 
-def _assignment_scope(reviewer_id: int, screening_id: int) -> sa.ColumnElement[bool] | None:
-    """A filter on Invitation for the candidates assigned to a reviewer (None: none at all)."""
-    rows = db.session.execute(
-        sa.select(ReviewAssignment.invitation_id).where(
-            ReviewAssignment.reviewer_id == reviewer_id,
-            ReviewAssignment.screening_id == screening_id,
-        )
-    ).all()
-    if not rows:
-        return None
-    if any(invitation_id is None for (invitation_id,) in rows):
-        return sa.true()
-    return Invitation.id.in_([invitation_id for (invitation_id,) in rows])
-
-
-def _candidate_scope(user: User, screening: Screening) -> sa.ColumnElement[bool] | None:
-    """A filter on Invitation for what ``user`` may see in ``screening`` (None: nothing)."""
-    if user.role != Role.REVIEWER:
-        return sa.true()
-    return _assignment_scope(user.id, screening.id)
+def candidate_filter(user: User, screening: Screening) -> sa.ColumnElement[bool] | None:
+    """A filter on Invitation for what ``user`` may see in ``screening`` (None: nothing);
+    the one rule, ``security.candidate_scope``."""
+    return candidate_scope(user, screening.id)
 
 
 def may_see_screening(user: User, screening: Screening) -> bool:
-    return screening.org_id == user.org_id and _candidate_scope(user, screening) is not None
+    """May ``user`` open the screening's review queue (any candidate of it to review)?"""
+    return screening.org_id == user.org_id and candidate_filter(user, screening) is not None
 
 
 def may_see_candidate(user: User, invitation: Invitation) -> bool:
-    if invitation.org_id != user.org_id or invitation.status != InvitationStatus.COMPLETED:
-        return False
-    if user.role != Role.REVIEWER:
-        return True
-    return is_assigned_reviewer(user, invitation.screening_id, invitation.id)
+    """May ``user`` open this candidate's review page: visible to them, and submitted."""
+    return invitation.status == InvitationStatus.COMPLETED and may_see_invitation(user, invitation)
 
 
 def may_score(user: User) -> bool:

@@ -22,7 +22,7 @@ from ..models import (
 from ..reports.services import candidate_numbers
 from .access import (
     PAGE_SIZE,
-    _candidate_scope,
+    candidate_filter,
     sees_names,
 )
 
@@ -63,7 +63,7 @@ def queue(
 
     A fixed number of queries whatever the size of the screening: counts, one page of rows.
     """
-    scope = _candidate_scope(user, screening)
+    scope = candidate_filter(user, screening)
     if scope is None:
         return QueuePage([], 0, 1, 1, dict.fromkeys(QUEUE_STATUSES, 0), False)
     mine = (
@@ -180,7 +180,7 @@ def queue(
 def next_candidate(user: User, invitation: Invitation) -> int | None:
     """The next completed candidate (by completion) that ``user`` has not submitted a review of."""
     screening = invitation.screening
-    scope = _candidate_scope(user, screening)
+    scope = candidate_filter(user, screening)
     if scope is None:
         return None
     done = sa.select(Review.invitation_id).where(

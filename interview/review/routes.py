@@ -142,6 +142,8 @@ def score(candidate_id: int):
         response_id = form_int("response_id")
         criterion_id = form_int("criterion_id")
         value = form_int("value", required=False)
+        # Checked before the review exists: a refused score leaves nothing behind.
+        reviewing.check_score(invitation, response_id, criterion_id, value)
         review = _own_for_change(invitation)
         reviewing.set_score(review, response_id, criterion_id, value)
         db.session.commit()
@@ -158,6 +160,7 @@ def overall(candidate_id: int):
     """Autosave the recommendation (advance / hold / reject) and the note."""
     invitation = candidate_or_404(candidate_id)
     try:
+        reviewing.check_overall(request.form.get("recommendation"), request.form.get("note", ""))
         review = _own_for_change(invitation)
         reviewing.set_overall(
             review, request.form.get("recommendation") or None, request.form.get("note", "")
@@ -176,7 +179,7 @@ def save_all(candidate_id: int):
     """The page's form sent whole (without JavaScript): every score, recommendation and note."""
     invitation = candidate_or_404(candidate_id)
     try:
-        review = _own_for_change(invitation)
+        scores = []
         for name, raw in request.form.items():
             if not name.startswith("score-"):
                 continue
@@ -186,6 +189,11 @@ def save_all(candidate_id: int):
                 response_id, criterion_id = int(response_id), int(criterion_id)
             except ValueError:
                 raise ReviewError("A score could not be read.") from None
+            reviewing.check_score(invitation, response_id, criterion_id, value)
+            scores.append((response_id, criterion_id, value))
+        reviewing.check_overall(request.form.get("recommendation"), request.form.get("note", ""))
+        review = _own_for_change(invitation)
+        for response_id, criterion_id, value in scores:
             reviewing.set_score(review, response_id, criterion_id, value)
         reviewing.set_overall(
             review, request.form.get("recommendation") or None, request.form.get("note", "")
@@ -220,6 +228,7 @@ def add_comment(candidate_id: int):
     try:
         response_id = form_int("response_id")
         at_ms = form_int("at_ms", required=False)
+        reviewing.check_comment(invitation, response_id, at_ms, request.form.get("body", ""))
         review = _own_for_change(invitation)
         comment = reviewing.add_comment(review, response_id, at_ms, request.form.get("body", ""))
         db.session.commit()

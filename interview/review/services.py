@@ -17,6 +17,7 @@ decisions.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from .. import audit
@@ -89,6 +90,9 @@ __all__ = [
     "unassign",
     # kept here: one review
     "add_comment",
+    "check_comment",
+    "check_overall",
+    "check_score",
     "delete_comment",
     "missing_scores",
     "own_review",
@@ -112,34 +116,47 @@ def own_review(user: User, invitation: Invitation) -> Review | None:
 
 
 def start_review(user: User, invitation: Invitation) -> Review:
-    """The user's review of ``invitation``, created on first use (safe against double clicks)."""
+    """The user's review of ``invitation``, created on first use (safe against double clicks).
+
+    Refused before anything is written when the user may not score or decisions are final, so
+    a refusal leaves no empty review behind. The row is inserted with ON CONFLICT DO NOTHING
+    (not in a savepoint: pysqlite's savepoints commit on release), so the caller's rollback
+    undoes it on every database.
+    """
     review = own_review(user, invitation)
     if review is not None:
         return review
     if not may_score(user):
         raise ReviewError("Your role reads results; it does not score.")
+    _decisions_open(invitation)
     screening = invitation.screening
-    review = Review(
-        invitation_id=invitation.id,
-        reviewer_id=user.id,
-        rubric_version=screening.rubric.version if screening.rubric else 1,
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted = db.session.execute(
+        insert(Review)
+        .values(
+            invitation_id=invitation.id,
+            reviewer_id=user.id,
+            rubric_version=screening.rubric.version if screening.rubric else 1,
+        )
+        .on_conflict_do_nothing(index_elements=["invitation_id", "reviewer_id"])
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(review)
-    except sa.exc.IntegrityError:
-        review = own_review(user, invitation)
-        assert review is not None
-        return review
-    audit.record("review.start", review, actor=user, invitation_id=invitation.id)
+    review = own_review(user, invitation)
+    assert review is not None
+    if inserted.rowcount == 1:
+        audit.record("review.start", review, actor=user, invitation_id=invitation.id)
     return review
+
+
+def _decisions_open(invitation: Invitation) -> None:
+    if invitation.screening.decisions_final_at is not None:
+        raise ReviewError("Decisions on this screening are final; reviews can no longer change.")
 
 
 def _editable(review: Review) -> None:
     if review.status == ReviewStatus.SUBMITTED:
         raise ReviewError("This review is submitted. Reopen it to change it.")
-    if review.invitation.screening.decisions_final_at is not None:
-        raise ReviewError("Decisions on this screening are final; reviews can no longer change.")
+    _decisions_open(review.invitation)
 
 
 def review_responses(invitation: Invitation) -> dict[int, Response]:
@@ -185,16 +202,50 @@ def _lock(review: Review) -> None:
     db.session.execute(sa.select(Review.id).where(Review.id == review.id).with_for_update())
 
 
+def check_score(
+    invitation: Invitation, response_id: int, criterion_id: int, value: int | None
+) -> None:
+    """Refuse a score that names another interview's answer, another rubric's criterion or a
+    value off the scale (called before a review is created, so a refusal writes nothing)."""
+    if response_id not in review_responses(invitation):
+        raise ReviewError("That answer is not part of this interview.")
+    if criterion_id not in _weights(invitation):
+        raise ReviewError("That criterion is not part of this screening's rubric.")
+    if value is not None and value not in SCALE:
+        raise ReviewError(f"Scores run from {SCALE[0]} to {SCALE[-1]}.")
+
+
+def check_comment(invitation: Invitation, response_id: int, at_ms: int | None, body: str) -> str:
+    """The comment's text, or ReviewError (before any review is created)."""
+    if response_id not in review_responses(invitation):
+        raise ReviewError("That answer is not part of this interview.")
+    body = (body or "").strip()
+    if not body:
+        raise ReviewError("Write something first.")
+    if len(body) > COMMENT_MAX:
+        raise ReviewError(f"Comments are at most {COMMENT_MAX} characters.")
+    if at_ms is not None and (at_ms < 0 or at_ms > 24 * 3600 * 1000):
+        raise ReviewError("That moment is outside the answer.")
+    return body
+
+
+def check_overall(recommendation: str | None, note: str) -> tuple[Recommendation | None, str]:
+    """The recommendation and note as stored, or ReviewError (before any review is created)."""
+    try:
+        chosen = Recommendation(recommendation) if recommendation else None
+    except ValueError:
+        raise ReviewError("Choose advance, hold or reject.") from None
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ReviewError(f"The note is too long (at most {NOTE_MAX} characters).")
+    return chosen, note
+
+
 def set_score(review: Review, response_id: int, criterion_id: int, value: int | None) -> None:
     """Give (or with ``None`` clear) one score. Saved at once: this is the autosave."""
     _lock(review)
     _editable(review)
-    if response_id not in review_responses(review.invitation):
-        raise ReviewError("That answer is not part of this interview.")
-    if criterion_id not in _weights(review.invitation):
-        raise ReviewError("That criterion is not part of this screening's rubric.")
-    if value is not None and value not in SCALE:
-        raise ReviewError(f"Scores run from {SCALE[0]} to {SCALE[-1]}.")
+    check_score(review.invitation, response_id, criterion_id, value)
     existing = db.session.scalar(
         sa.select(Score).where(
             Score.review_id == review.id,
@@ -232,13 +283,7 @@ def set_score(review: Review, response_id: int, criterion_id: int, value: int | 
 
 def set_overall(review: Review, recommendation: str | None, note: str) -> None:
     _editable(review)
-    try:
-        chosen = Recommendation(recommendation) if recommendation else None
-    except ValueError:
-        raise ReviewError("Choose advance, hold or reject.") from None
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        raise ReviewError(f"The note is too long (at most {NOTE_MAX} characters).")
+    chosen, note = check_overall(recommendation, note)
     if chosen == review.recommendation and note == review.note:
         return
     audit.record(
@@ -254,15 +299,7 @@ def set_overall(review: Review, recommendation: str | None, note: str) -> None:
 
 def add_comment(review: Review, response_id: int, at_ms: int | None, body: str) -> Comment:
     _editable(review)
-    if response_id not in review_responses(review.invitation):
-        raise ReviewError("That answer is not part of this interview.")
-    body = (body or "").strip()
-    if not body:
-        raise ReviewError("Write something first.")
-    if len(body) > COMMENT_MAX:
-        raise ReviewError(f"Comments are at most {COMMENT_MAX} characters.")
-    if at_ms is not None and (at_ms < 0 or at_ms > 24 * 3600 * 1000):
-        raise ReviewError("That moment is outside the answer.")
+    body = check_comment(review.invitation, response_id, at_ms, body)
     comment = Comment(review_id=review.id, response_id=response_id, at_ms=at_ms, body=body)
     db.session.add(comment)
     review.updated_at = utcnow()

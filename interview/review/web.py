@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Invitation, Role, Screening
-from ..security import get_in_org_or_404
+from ..security import get_in_org_or_404, parse_id
 from . import services as reviewing
 from .services import ReviewError
 
@@ -42,10 +42,10 @@ def form_int(name: str, *, required: bool = True) -> int | None:
         if required:
             raise ReviewError(f"Missing {name.replace('_', ' ')}.")
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ReviewError(f"Bad {name.replace('_', ' ')}.") from None
+    value = parse_id(raw)
+    if value is None:
+        raise ReviewError(f"Bad {name.replace('_', ' ')}.")
+    return value
 
 
 def back(invitation: Invitation, anchor: str = ""):

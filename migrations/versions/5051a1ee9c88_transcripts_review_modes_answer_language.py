@@ -1,7 +1,7 @@
 """transcripts, review modes, answer language, report option
 
 Revision ID: 5051a1ee9c88
-Revises: 64309d1fff4b
+Revises: b63081f823b6
 Create Date: 2026-11-30 13:01:56.906865
 
 """
@@ -43,7 +43,7 @@ POSTGRES_SEARCH = [
 
 # revision identifiers, used by Alembic.
 revision = '5051a1ee9c88'
-down_revision = '64309d1fff4b'
+down_revision = 'b63081f823b6'
 branch_labels = None
 depends_on = None
 

@@ -150,6 +150,38 @@ def test_failed_sign_ins_are_throttled_per_account(app, org):
     assert sign_in(app.test_client(), org.users[Role.HR].email).status_code == 302
 
 
+def _from(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out(app, org):
+    """Ten wrong passwords from an attacker's address lock out that address (for that account),
+    not the owner: a sign-in from the owner's usual address still works (it used to be refused
+    for 15 minutes)."""
+    email = org.users[Role.ADMIN].email
+    attacker = _from(app, "203.0.113.66")
+    for _ in range(10):
+        assert sign_in(attacker, email, "wrong password").status_code == 401
+    assert sign_in(attacker, email, PASSWORD).status_code == 429
+    assert sign_in(_from(app, "198.51.100.7"), email).status_code == 302
+
+
+def test_guessing_from_many_addresses_slows_down_but_not_for_the_owners_browser(app, org):
+    """Failures spread over many addresses hit the account-wide limit for browsers where the
+    account never signed in; the owner's browser (its device cookie) is exempt."""
+    email = org.users[Role.ADMIN].email
+    owner = _from(app, "198.51.100.7")
+    assert sign_in(owner, email).status_code == 302
+    owner.post("/logout", data={"csrf_token": csrf_token(owner, "/")})
+    for n in range(20):
+        assert sign_in(_from(app, f"203.0.113.{n}"), email, "wrong").status_code == 401
+    refused = sign_in(_from(app, "203.0.113.200"), email, PASSWORD)
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert sign_in(owner, email).status_code == 302
+
+
 def test_failed_sign_ins_are_throttled_per_address(app, org):
     """Does one address trying many different accounts get cut off?"""
     client = app.test_client()

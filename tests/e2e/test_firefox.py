@@ -88,7 +88,7 @@ def _journey(base: str, token: str, artifacts: Path, runtime: str, seconds: floa
         cwd=DRIVER,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,
         env={
             **os.environ,
             "FIREFOX": FIREFOX,

@@ -272,3 +272,43 @@ def test_a_take_the_server_got_wrong_is_never_reported_saved_and_stays_on_the_de
     assert kept_locally == me.takes[take_id]["chunks"]
     (take,) = takes_of(invitation_id)
     assert take.checksum_sha256 != me.takes[take_id]["sha256"]
+
+
+def test_a_busy_server_on_reveal_and_on_recording_start_is_retried(
+    live_server, context, make_interview, artifacts
+):
+    """The server answers 503 once to the reveal and once to the start of the recording (a
+    database busy under load): does the page retry both on its own, as it retries uploads,
+    and save the answer byte for byte?"""
+    invitation_id, token = make_interview([Spec("Why this role?", think=0)])
+    page = context.new_page()
+    refused = {"reveal": 0, "create": 0}
+
+    def busy_once(kind: str):
+        def handler(route) -> None:
+            if route.request.method == "POST" and refused[kind] == 0:
+                refused[kind] += 1
+                route.fulfill(
+                    status=503,
+                    headers={"Retry-After": "1", "Tus-Resumable": "1.0.0"},
+                    content_type="application/json",
+                    body='{"error": "Briefly unavailable", "message": "try again"}',
+                )
+            else:
+                route.continue_()
+
+        return handler
+
+    page.route("**/api/questions/*/reveal", busy_once("reveal"))
+    page.route("**/api/questions/*/uploads", busy_once("create"))
+    me = Candidate(page, live_server, token, artifacts)
+    me.begin_answer()
+    take_id = me.record(1.0)
+    me.wait_saved()
+    assert refused == {"reveal": 1, "create": 1}
+    stored = original_bytes(takes_of(invitation_id)[0])
+    assert (len(stored), sha256(stored)) == (
+        me.takes[take_id]["bytes"],
+        me.takes[take_id]["sha256"],
+    )
+    assert me.page_errors() == []

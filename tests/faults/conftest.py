@@ -4,20 +4,21 @@ redis-server that can be killed and restarted, and a real gunicorn web server.""
 from __future__ import annotations
 
 import base64
-import os
 import shutil
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-import requests
 
-from ..conftest import PROJECT_ROOT, free_port
+from interview.extensions import db
+from interview.media import chunks
+from interview.models import Take
+
+from ..conftest import free_port, worker_env
+from .cluster import WebServer, wait_until
 
 TUS = {"Tus-Resumable": "1.0.0"}
 
@@ -26,11 +27,24 @@ def tus_meta(**values: str) -> str:
     return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
 
-def wait_until(condition, seconds: float, what: str, log=lambda: "") -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{log()}"
-        time.sleep(0.1)
+def filed(take_id: int, seconds: float = 20):
+    """The take once its original is assembled, its chunks removed and its processing queued
+    (just after the last PATCH was answered; the last step, so nothing races the clean-up)."""
+
+    def from_db() -> Take:
+        db.session.expire_all()
+        return db.session.get(Take, take_id)
+
+    def done() -> bool:  # the original committed, the chunks removed, processing queued
+        take = from_db()
+        return (
+            take.checksum_sha256 is not None
+            and take.rq_job_id is not None
+            and not (chunks.chunks_of(take_id))
+        )
+
+    wait_until(done, seconds, "the original to be filed")
+    return from_db()
 
 
 class RedisServer:
@@ -80,58 +94,11 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-class WebServer:
-    """The app under gunicorn (one worker, threads), in its own process group, sharing the
-    test's database, media root, staging directory and secret key."""
-
-    def __init__(self, app, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / f"gunicorn-{self.port}.log"
-        config = app.config
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": config["REDIS_URL"],
-            "SECRET_KEY": config["SECRET_KEY"],
-            "MEDIA_ROOT": config["MEDIA_ROOT"],
-            "UPLOAD_STAGING_DIR": config["UPLOAD_STAGING_DIR"],
-            "MAIL_OUTBOX_DIR": config["MAIL_OUTBOX_DIR"],
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "PYTHONPATH": str(PROJECT_ROOT),
-        }
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-                 "--workers", "1", "--threads", "4", "wsgi:app"],
-                cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: master and worker die together
-            )  # fmt: skip
-        wait_until(self._answers, 30, "gunicorn to answer", self.log)
-
-    def _answers(self) -> bool:
-        assert self.proc is not None and self.proc.poll() is None, self.log()
-        try:
-            return requests.get(f"{self.url}/login", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def kill(self) -> None:
-        """SIGKILL the master and its worker at once (a crash, an OOM kill, a power cut)."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
 @pytest.fixture
 def web_server(app, tmp_path: Path) -> Iterator[WebServer]:
-    server = WebServer(app, tmp_path)
+    """The app under gunicorn (one worker, threads), sharing the test's database, media root
+    and secret key."""
+    server = WebServer(worker_env(app), tmp_path)
     yield server
     server.kill()
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from interview.candidate import uploads
 from interview.extensions import db
+from interview.media import chunks
 from interview.models import Invitation, JobRun, Role, Take, TakeStatus
 
 from ..conftest import csrf_token
@@ -102,7 +102,11 @@ def test_upload_during_a_database_outage_answers_503_and_resumes(app, client, or
     take = _take(take_id)
     assert take.status == TakeStatus.UPLOADED
     assert take.checksum_sha256 == hashlib.sha256(data).hexdigest()
-    assert not uploads.staging_path(take).exists()
+    assert chunks.chunks_of(take.id) == []  # assembled into the original, then removed
+    stored = (
+        Path(app.config["MEDIA_ROOT"]) / f"orgs/{take.question.invitation.org_id}/takes/{take.id}"
+    )
+    assert not list(stored.glob("upload/*"))  # the refused chunk left no object either
 
 
 @pytest.mark.parametrize("outage", [connections_refused, sqlite_write_locked])

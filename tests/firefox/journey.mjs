@@ -8,13 +8,13 @@ import puppeteer from "puppeteer-core";
 
 const [base, token, seconds = "2"] = process.argv.slice(2);
 const FIREFOX = process.env.FIREFOX || "/usr/bin/firefox-esr";
-const STEP_TIMEOUT = 30_000;
+const STEP_TIMEOUT = 90_000; // generous: CI machines can be busy
 
 const browser = await puppeteer.launch({
   browser: "firefox",
   executablePath: FIREFOX,
   headless: true,
-  protocolTimeout: 60_000,
+  protocolTimeout: 180_000,
   extraPrefsFirefox: {
     "media.navigator.streams.fake": true, // a test pattern and a tone instead of real devices
     "media.navigator.permission.disabled": true, // as if the person allowed the camera
@@ -57,7 +57,7 @@ try {
     await visible("#q-recording");
     await new Promise((resolve) => setTimeout(resolve, Number(seconds) * 1000));
     await page.click("#q-stop");
-    await page.waitForSelector("#q-save[data-phase=saved]", { timeout: 60_000 });
+    await page.waitForSelector("#q-save[data-phase=saved]", { timeout: 180_000 });
     await page.waitForSelector("#q-keep:not([disabled])");
     await Promise.all([
       page.waitForFunction(
@@ -72,7 +72,7 @@ try {
   }
   const takes = await page.evaluate(() => window.__interviewDebug?.takes || {});
   const submit = "form button[type=submit].btn-primary:not([disabled])";
-  await page.waitForSelector(submit, { timeout: 60_000 });
+  await page.waitForSelector(submit, { timeout: 180_000 });
   await Promise.all([page.waitForNavigation(), page.click(submit)]);
   const done = new URL(page.url()).pathname.endsWith("/done");
   const userAgent = await page.evaluate(() => navigator.userAgent);

@@ -26,6 +26,13 @@ RECIPES: dict[str, list[str]] = {
         *VP8,
         *("-c:a", "libopus", "-f", "webm", "pipe:1"),
     ],
+    # Written to a seekable file: the container declares its duration (5 s) up front.
+    "declared_5s.webm": [
+        *("-f", "lavfi", "-i", "testsrc2=s=160x120:r=15:d=5"),
+        *("-f", "lavfi", "-i", "sine=f=440:r=48000:d=5"),
+        *VP8,
+        *("-c:a", "libopus", "-f", "webm"),
+    ],
     "h264_opus.mkv": [
         *("-f", "lavfi", "-i", LAVFI_PICTURE, "-f", "lavfi", "-i", LAVFI_SOUND),
         *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "libopus"),
@@ -120,6 +127,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     data = made["vp8_opus.webm"].read_bytes()
     (folder / "truncated.webm").write_bytes(data[: len(data) // 2])
     (folder / "header_only.webm").write_bytes(data[:120])
+    # Says 5.0 s in its header, but its data stops after about half of that (bytes cut off).
+    declared = made["declared_5s.webm"].read_bytes()
+    (folder / "cut_short.webm").write_bytes(declared[: len(declared) * 55 // 100])
+    made["cut_short.webm"] = folder / "cut_short.webm"
     (folder / "empty.webm").write_bytes(b"")
     (folder / "text.webm").write_bytes(b"Dear hiring manager, this is my cover letter.\n" * 20)
     made.update(

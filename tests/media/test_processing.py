@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from interview.extensions import db
 from interview.media import probe, services
 from interview.media.storage import get_storage
-from interview.models import AssetKind, MediaAsset, TakeStatus
+from interview.models import AssetKind, MediaAsset, Response, Role, Take, TakeStatus
 
 from .conftest import reload
 
@@ -159,6 +159,44 @@ def test_truncated_recording_keeps_what_was_recorded(app, clips, uploaded_take):
     take = reload(take)
     assert take.status == TakeStatus.READY, take.failure_reason
     assert 0 < take.duration_ms < 3000
+
+
+def test_a_recording_shorter_than_its_container_says_is_flagged_incomplete(
+    app, clips, uploaded_take
+):
+    """A WebM whose header says 5.0 s but whose data stops near 2.7 s (its bytes cut off):
+    kept as a playable answer, flagged ``incomplete`` (it used to end ``ready`` with no flag),
+    and the original bytes are kept as they arrived."""
+    declared = probe.probe(clips["cut_short.webm"]).duration
+    assert declared is not None and 4.9 <= declared <= 5.1
+    take = uploaded_take(clips["cut_short.webm"])
+    assert services.process(take.id).status == "ready"
+    take = reload(take)
+    assert take.status == TakeStatus.READY and "incomplete" in take.flags
+    assert 1500 <= take.duration_ms <= 4000
+    original = _assets(take)[AssetKind.ORIGINAL]
+    assert original.size_bytes == clips["cut_short.webm"].stat().st_size
+    assert get_storage().exists(original.storage_key)
+    # The whole file (same header) is not flagged.
+    whole = uploaded_take(clips["declared_5s.webm"])
+    services.process(whole.id)
+    assert "incomplete" not in reload(whole).flags
+
+
+def test_the_incomplete_flag_is_shown_to_the_candidate_and_to_reviewers(app, org, sign_in_as):
+    """Before submitting, the candidate is told the kept answer was cut short; reviewers see
+    the flag beside the answer."""
+    question = org.invitation.questions[1]
+    take = Take(question=question, attempt=1, status=TakeStatus.READY, flags=["incomplete"])
+    db.session.add(take)
+    db.session.flush()
+    db.session.add(Response(question_id=question.id, take_id=take.id))
+    org.completed.questions[1].response.take.flags = ["incomplete"]
+    db.session.commit()
+    page = app.test_client().get(f"/i/{org.token}/review").get_data(as_text=True)
+    assert 'data-flag="incomplete"' in page and "stops earlier than it should" in page
+    review = sign_in_as(Role.REVIEWER).get(f"/review/candidates/{org.completed.id}")
+    assert "recording cut short" in review.get_data(as_text=True)
 
 
 def test_answer_longer_than_the_limit_is_refused(app, clips, uploaded_take):

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import io
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -26,37 +21,9 @@ from interview.media.storage import (
 from interview.models import AssetKind, Role, TakeStatus
 
 from .. import factories
-from ..conftest import free_port
 from .conftest import reload
 
 BUCKET = "interview-media"
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto in server mode on a spare loopback port (a real HTTP S3 API), stopped by PID."""
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("moto server did not start")
-            time.sleep(0.1)
-    yield endpoint
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
 
 
 @pytest.fixture

@@ -15,11 +15,13 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from interview import tokens
+from interview import jobs, tokens
 from interview.extensions import db
 from interview.models import (
     EmailStatus,
+    ImportStatus,
     Invitation,
+    InvitationImport,
     InvitationStatus,
     JobRun,
     Review,
@@ -27,10 +29,10 @@ from interview.models import (
     Role,
     utcnow,
 )
+from interview.recruiter import imports, services
 from interview.recruiter import jobs as email_jobs
-from interview.recruiter import services
 
-from ..conftest import PROJECT_ROOT, csrf_token, free_port, worker_env
+from ..conftest import PROJECT_ROOT, csrf_token, free_port, import_csv, worker_env
 
 
 @pytest.fixture
@@ -134,13 +136,8 @@ CSV = (
 
 
 def test_csv_import_invites_good_rows_and_reports_bad_ones_by_line(org, recruiter):
-    """With mixed rows, are the good ones invited and the rest reported by line number?"""
-    response = _post(
-        recruiter,
-        f"/screenings/{org.screening.id}/invitations/import",
-        {"file": (io.BytesIO(("\ufeff" + CSV).encode()), "people.csv")},
-        content_type="multipart/form-data",
-    )
+    """With mixed rows, are the good ones invited (in a job) and the rest reported by line?"""
+    response = import_csv(recruiter, org.screening.id, ("\ufeff" + CSV).encode())
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "2 invited · 3 rows with errors · 2 duplicates" in page
@@ -149,6 +146,7 @@ def test_csv_import_invites_good_rows_and_reports_bad_ones_by_line(org, recruite
     assert "Line 5: ann@example.com" in page  # duplicate within the file
     assert "Line 8: casey@northwind.example" in page  # already invited
     assert "Line 9: expected two columns" in page
+    assert "Line 2: Ann Able &lt;ann@example.com&gt;" in page
     assert _invitation("ann@example.com").candidate_name == "Ann Able"
     assert _invitation("cy@example.com") is not None
     assert (
@@ -160,24 +158,98 @@ def test_csv_import_invites_good_rows_and_reports_bad_ones_by_line(org, recruite
 
 
 def test_csv_import_refuses_a_binary_file(org, recruiter):
-    response = _post(
-        recruiter,
-        f"/screenings/{org.screening.id}/invitations/import",
-        {"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe"), "photo.csv")},
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
+    response = import_csv(recruiter, org.screening.id, b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
     assert "not UTF-8 text" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(InvitationImport.id))) == 0
 
 
 def test_semicolon_csv_without_header(org, recruiter):
-    response = _post(
-        recruiter,
-        f"/screenings/{org.screening.id}/invitations/import",
-        {"file": (io.BytesIO(b"Zoe Zed;zoe@example.com\nYan Yu;yan@example.com\n"), "x.csv")},
-        content_type="multipart/form-data",
+    response = import_csv(
+        recruiter, org.screening.id, b"Zoe Zed;zoe@example.com\nYan Yu;yan@example.com\n"
     )
     assert "2 invited · 0 rows with errors · 0 duplicates" in response.get_data(as_text=True)
+
+
+def test_csv_with_a_huge_cell_is_refused_with_its_line_number(org, recruiter):
+    """A cell past csv's field limit (an unclosed quote swallowing the file, or a giant
+    cell) is refused at once with the line where it starts; it used to answer 500."""
+    data = f'name,email\nAnn Able,ann@example.com\n"{"x" * 200_000}",big@example.com\n'.encode()
+    response = import_csv(recruiter, org.screening.id, data)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Line 3: a cell is longer than 131,072 characters" in page
+    assert "Nothing was imported" in page
+    assert _invitation("ann@example.com") is None
+
+
+def _many(n: int, start: int = 0) -> bytes:
+    return "".join(f"Person {i},p{i}@example.com\n" for i in range(start, start + n)).encode()
+
+
+def test_csv_import_runs_in_a_job_with_progress_and_is_idempotent(app, org, recruiter):
+    """The request only checks and queues (the job is in Redis and in job_runs); the page and
+    its status JSON show progress; the job invites in batches; running it again (a retry,
+    reconcile) changes nothing."""
+    response = recruiter.post(
+        f"/screenings/{org.screening.id}/invitations/import",
+        data={"csrf_token": csrf_token(recruiter, "/"), "file": (io.BytesIO(_many(120)), "a.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    record = db.session.scalar(sa.select(InvitationImport))
+    assert record.status == ImportStatus.QUEUED and record.rows_total == 120
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.name == "invitations.import"))
+    assert run.queue == "imports" and run.args == [record.id]
+    assert jobs.redis_connection().llen("rq:queue:imports") == 1
+    assert _invitation("p0@example.com") is None  # nothing invited in the request
+    page = recruiter.get(response.headers["Location"]).get_data(as_text=True)
+    assert "0</span> of 120 rows" in page and "js/import.js" in page
+    status_url = f"/screenings/{org.screening.id}/imports/{record.id}/status"
+    assert recruiter.get(status_url).json == {
+        "status": "queued", "rows_done": 0, "rows_total": 120, "finished": False
+    }  # fmt: skip
+    imports.run_import(record.id)
+    assert recruiter.get(status_url).json["finished"] is True
+    page = recruiter.get(response.headers["Location"]).get_data(as_text=True)
+    assert "120 invited · 0 rows with errors · 0 duplicates" in page
+    assert "js/import.js" not in page
+    emails = sa.select(sa.func.count(JobRun.id)).where(JobRun.name == "email.invitation")
+    assert db.session.scalar(emails) == 120
+    imports.run_import(record.id)  # again: nothing changes
+    assert db.session.scalar(emails) == 120
+    assert db.session.scalar(sa.select(sa.func.count(Invitation.id))) == 120 + 2
+
+
+def test_an_interrupted_import_resumes_after_its_last_batch(app, org, recruiter, monkeypatch):
+    """A worker that dies mid-import: the batches it committed stay (with their email jobs),
+    the rest is invited when reconcile re-queues the job; nobody is invited twice."""
+    record = imports.start_import(org.screening, org.users[Role.RECRUITER], _many(120), "b.csv")
+    calls = {"n": 0}
+    real = services.new_invitation
+
+    def dies_on_row_70(*args):
+        calls["n"] += 1
+        if calls["n"] == 70:
+            raise SystemExit("worker killed")
+        return real(*args)
+
+    monkeypatch.setattr(imports, "new_invitation", dies_on_row_70)
+    with pytest.raises(SystemExit):
+        imports.run_import(record.id)
+    db.session.rollback()
+    db.session.expire_all()
+    assert record.rows_done == imports.BATCH_ROWS  # the first batch committed, not the second
+    assert db.session.scalar(sa.select(sa.func.count(Invitation.id))) == imports.BATCH_ROWS + 2
+    monkeypatch.setattr(imports, "new_invitation", real)
+    jobs.redis_connection().flushdb()  # and Redis forgot the job
+    resent = jobs.reconcile()
+    assert "invitations.import" in {r.name for r in resent}
+    imports.run_import(record.id)
+    db.session.expire_all()
+    assert record.status == ImportStatus.DONE and len(record.invited) == 120
+    assert db.session.scalar(sa.select(sa.func.count(Invitation.id))) == 120 + 2
+    emails = sa.select(sa.func.count(JobRun.id)).where(JobRun.name == "email.invitation")
+    assert db.session.scalar(emails) == 120
 
 
 def test_extend_one_deadline_and_revoke_another(app, org, recruiter, client):

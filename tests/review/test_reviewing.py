@@ -466,3 +466,38 @@ def test_progress_counts_each_reviewers_candidates_and_reviews(org, two_by_two):
         org.users[Role.REVIEWER].id: (True, 2, 1, 1),  # two completed candidates in all
         org.spare.id: (False, 1, 0, 0),
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("scores", {"response_id": "{foreign}", "criterion_id": "{criterion}", "value": "3"}),
+        ("scores", {"response_id": "{own}", "criterion_id": "{criterion}", "value": "9"}),
+        ("scores", {"response_id": "{own}", "criterion_id": str(2**40), "value": "3"}),
+        ("comments", {"response_id": "{foreign}", "body": "Nice"}),
+        ("comments", {"response_id": "{own}", "body": "   "}),
+        ("overall", {"recommendation": "maybe"}),
+        ("save", {"score-{foreign}-{criterion}": "3"}),
+        ("submit", {}),
+    ],
+)
+def test_a_refused_change_writes_nothing(org, sign_in_as, two_by_two, path, data):
+    """A score for another interview's answer (and every other refused change) answers 409 and
+    leaves no review behind, no score and no audit event, on both databases. (It used to leave
+    an empty in-progress review: the review's savepoint committed on SQLite.)"""
+    other = factories.completed_candidate(org.screening, "Other One", "other@example.com")
+    db.session.commit()
+    ids = {
+        "foreign": str(_responses(other)[0]),
+        "own": str(_responses(two_by_two)[0]),
+        "criterion": str(org.screening.rubric.criteria[0].id),
+    }
+    form = {key.format(**ids): value.format(**ids) for key, value in data.items()}
+    client = sign_in_as(Role.REVIEWER)
+    events = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    response = _post(client, f"/review/candidates/{two_by_two.id}/{path}", form)
+    assert response.status_code == 409, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Score.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == events

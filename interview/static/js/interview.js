@@ -71,7 +71,13 @@ async function api(url, method = "GET") {
   return body;
 }
 
-/** Call `fn` until it works, waiting out network failures (the banner says so meanwhile). */
+/** Answers that mean "nothing happened, try again shortly" (a busy or restarting server). */
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+/**
+ * Call `fn` until it works, waiting out network failures (the banner says so meanwhile) and
+ * busy servers (as the uploads do): a reveal or a recording start is never lost to a 503.
+ */
 async function persist(source, fn) {
   for (let attempt = 0; ; attempt += 1) {
     try {
@@ -79,11 +85,12 @@ async function persist(source, fn) {
       setOffline(source, false);
       return result;
     } catch (error) {
-      if (!(error instanceof tus.NetworkError)) {
+      const busy = error instanceof tus.HttpError && RETRYABLE_STATUS.has(error.status);
+      if (!(error instanceof tus.NetworkError) && !busy) {
         setOffline(source, false);
         throw error;
       }
-      setOffline(source, true);
+      if (!busy) setOffline(source, true);
       await new Promise((resolve) => {
         const timer = setTimeout(resolve, Math.min(500 * 2 ** attempt, 5000));
         window.addEventListener("online", () => { clearTimeout(timer); resolve(); }, { once: true });
@@ -423,8 +430,13 @@ function showReview(q, takeId) {
   retake.hidden = left <= 0;
   retake.textContent = `Retake (${plural(left, "retake")} left)`;
   const failed = $("q-failed");
-  failed.hidden = !(take.status === "failed" && take.failure_reason);
-  failed.textContent = take.failure_reason ? `This recording cannot be used: ${take.failure_reason}.` : "";
+  const incomplete = (take.flags || []).includes("incomplete");
+  failed.hidden = !((take.status === "failed" && take.failure_reason) || incomplete);
+  failed.textContent = take.failure_reason
+    ? `This recording cannot be used: ${take.failure_reason}.`
+    : incomplete
+      ? "This recording stops earlier than it should: part of it did not reach us. Watch it; if something is missing, retake it."
+      : "";
   const saveStatus = $("q-save");
 
   const apply = (snap) => {

@@ -1,0 +1,504 @@
+"""Uploads under the load of many candidates recording at once, against the reference tus server.
+
+Each simulated candidate creates an upload with a deferred length, then sends what its recorder
+produced every second (~244 KB a second, a 2 Mbit/s answer) for ``--seconds`` seconds, and a
+final PATCH with Upload-Length (the candidate's "saved"). A PATCH slower than a second makes
+the next one late and larger, as a real recorder falls behind. Run for 25, 50, 100 and 200
+candidates, interleaved, against:
+
+- ``tus-node``: the reference, @tus/server 2.4.5 with @tus/file-store (fsync'd per PATCH, as
+  the project does), installed by this bench into bench/tus_reference/ with npm, on Node;
+- ``sqlite``: the project, one gunicorn node (2 workers x 32 threads), SQLite (WAL), local files;
+- ``postgres``: the same on PostgreSQL (``--postgres URL``; its schema is DROPPED first);
+- ``proxy``: two gunicorn nodes (1 worker x 32 threads each) behind HAProxy round robin, on
+  PostgreSQL, with one media folder both reach (a shared volume; moto's S3 server is
+  single-threaded Python and would measure moto, not the nodes).
+
+Figures per run: PATCH latency p50/p95/p99, final PATCH p95, refused PATCHes (any answer but
+204), late PATCHes, server CPU seconds per GB received (user+system of the server processes;
+the proxy's own CPU is not counted), and peak RSS growth of the server processes.
+
+Loopback only, bounded (``--seconds`` per run). Run: .venv/bin/python bench/tus_bench.py
+  [--sizes 25,50,100,200] [--seconds 30] [--targets tus-node,sqlite,postgres,proxy]
+  [--postgres postgresql://postgres@127.0.0.1:5432/bench_uploads]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from _figures import record  # noqa: E402
+from _processes import free_port, private_redis  # noqa: E402
+
+from interview import create_app  # noqa: E402
+from interview.extensions import db  # noqa: E402
+from tests import factories  # noqa: E402
+from tests.faults.cluster import Cluster, WebServer, wait_until  # noqa: E402
+
+BENCH = "tus"
+CHUNK_PER_SECOND = 244_000
+REFERENCE = ROOT / "bench" / "tus_reference"
+TUS = {"Tus-Resumable": "1.0.0"}
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --- servers ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """One server under test: how to start an upload, and the processes whose CPU counts."""
+
+    name: str
+    base: str
+    pids: Callable[[], list[int]]
+    new_upload: Callable[[http.client.HTTPConnection, int], str]  # (connection, n) -> path
+    tokens: list[str] = field(default_factory=list)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICK
+
+
+def rss_bytes(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+        except FileNotFoundError:
+            continue
+    return total
+
+
+@contextmanager
+def reference_server(workdir: Path):
+    """@tus/server on Node, installed here by npm from bench/tus_reference/package.json."""
+    if not (REFERENCE / "node_modules" / "@tus" / "server").exists():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=REFERENCE, check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    port = free_port()
+    files = workdir / "tus-node-files"
+    files.mkdir()
+    proc = subprocess.Popen(
+        ["node", "server.mjs", str(port), str(files)], cwd=REFERENCE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_until(lambda: _answers(port, "OPTIONS", "/files"), 20, "the reference tus server")
+
+    def new_upload(conn: http.client.HTTPConnection, n: int) -> str:
+        status, headers = request(conn, "POST", "/files", {**TUS, "Upload-Defer-Length": "1"})
+        assert status == 201, status
+        return urlsplit(headers["location"]).path
+
+    try:
+        yield Target("tus-node", f"http://127.0.0.1:{port}", lambda: [proc.pid], new_upload)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _answers(port: int, method: str, path: str) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request(method, path, headers=TUS)
+        conn.getresponse().read()
+        conn.close()
+        return True
+    except OSError:
+        return False
+
+
+ASSEMBLY = {"UPLOAD_ASSEMBLY": "web"}  # --assembly worker: left to media workers elsewhere
+
+
+def project_env(database_url: str, redis_url: str, media: Path) -> dict[str, str]:
+    return {
+        **ASSEMBLY,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "tus-bench",
+        "MEDIA_ROOT": str(media),
+        "CANDIDATE_API_LIMIT": "1000000 per minute",
+        "CANDIDATE_LINK_LIMIT": "1000000 per minute",
+        "RATELIMIT_STORAGE_URI": redis_url,  # as in production: limits shared through Redis
+        "FLASK_APP": "wsgi",
+    }
+
+
+def prepare_database(url: str, workdir: Path) -> None:
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    subprocess.run(
+        [sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, check=True,
+        capture_output=True, env={**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi",
+                                  "PYTHONPATH": str(ROOT), "SECRET_KEY": "tus-bench"},
+    )  # fmt: skip
+
+
+def project_target(name: str, base: str, pids, env: dict[str, str], workdir: Path) -> Target:
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+            "SECRET_KEY": env["SECRET_KEY"],
+            "INSTANCE_PATH": str(workdir / f"instance-{name}"),
+            "MEDIA_ROOT": env["MEDIA_ROOT"],
+            "REDIS_URL": env["REDIS_URL"],
+        }
+    )
+    target = Target(name, base, pids, lambda conn, n: "")
+
+    def new_upload(conn: http.client.HTTPConnection, n: int) -> str:
+        api = f"/i/{target.tokens[n]}/api"
+        status, _ = request(conn, "POST", f"{api}/questions/0/reveal", {})
+        assert status == 200, status
+        meta = "filetype " + base64.b64encode(b"video/webm").decode()
+        status, headers = request(
+            conn, "POST", f"{api}/questions/0/uploads",
+            {**TUS, "Upload-Defer-Length": "1", "Upload-Metadata": meta},
+        )  # fmt: skip
+        assert status == 201, status
+        return headers["location"]
+
+    def make_tokens(count: int) -> None:
+        with app.app_context():
+            org = factories.org_with_staff(f"Bench {time.monotonic_ns()}")
+            for question in org.screening.questions:
+                question.answer_seconds = 600
+            target.tokens = [
+                factories.invitation(
+                    org.screening, email=f"c{n}-{time.monotonic_ns()}@example.com", started=True
+                )[1]
+                for n in range(count)
+            ]
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+
+    target.new_upload = new_upload
+    target.make_tokens = make_tokens  # type: ignore[attr-defined]
+    return target
+
+
+@contextmanager
+def single_node(name: str, database_url: str, redis_url: str, workdir: Path):
+    prepare_database(database_url, workdir)
+    env = project_env(database_url, redis_url, workdir / f"media-{name}")
+    node = WebServer(env, workdir, workers=2, threads=32)
+    node.start()
+    try:
+        yield project_target(name, node.url, node.pids, env, workdir)
+    finally:
+        node.stop()
+
+
+@contextmanager
+def two_nodes(database_url: str, redis_url: str, workdir: Path):
+    prepare_database(database_url, workdir)
+    env = project_env(database_url, redis_url, workdir / "media-proxy")
+    with Cluster(env, workdir, 2, workers=1, threads=32) as cluster:
+
+        def pids() -> list[int]:
+            return [pid for node in cluster.nodes for pid in node.pids()]
+
+        yield project_target("proxy", cluster.url, pids, env, workdir)
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+def request(conn, method: str, path: str, headers: dict, body: bytes | None = None):
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)
+    finals: list[float] = field(default_factory=list)
+    refused: int = 0
+    late: int = 0
+    bytes_sent: int = 0
+    failed_candidates: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def candidate(target: Target, n: int, seconds: int, start_at: float, result: Result) -> None:
+    """One recorder: create, then every second PATCH what was recorded since the last
+    acknowledgement (late and larger when the server is slow); the last one declares the
+    length."""
+    host = urlsplit(target.base)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=120)
+    payload = os.urandom(CHUNK_PER_SECOND)
+    try:
+        time.sleep(max(0.0, start_at - time.monotonic()))
+        path = target.new_upload(conn, n)
+        began = time.monotonic()
+        offset, sent_seconds = 0, 0
+        while True:
+            produced = min(seconds, int(time.monotonic() - began))
+            if produced <= sent_seconds:
+                time.sleep(max(0.0, began + sent_seconds + 1 - time.monotonic()))
+                continue
+            body = payload * (produced - sent_seconds)
+            final = produced == seconds
+            headers = {
+                **TUS,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+            }
+            if final:
+                headers["Upload-Length"] = str(offset + len(body))
+            sent = time.perf_counter()
+            status, answer = request(conn, "PATCH", path, headers, body)
+            took = time.perf_counter() - sent
+            with result.lock:
+                result.latencies.append(took)
+                result.late += produced - sent_seconds > 1
+                if status == 204:
+                    result.bytes_sent += len(body)
+                    if final:
+                        result.finals.append(took)
+                else:
+                    result.refused += 1
+            if status == 204:
+                offset += len(body)
+                sent_seconds = produced
+                if final:
+                    return
+            elif status == 409 and "upload-offset" in answer:
+                offset = int(answer["upload-offset"])
+                sent_seconds = offset // CHUNK_PER_SECOND
+            else:
+                time.sleep(0.5)  # refused: back off and send again, as tus clients do
+    except Exception as error:  # a candidate who never got going is a figure, not a crash
+        with result.lock:
+            result.failed_candidates += 1
+        print(f"  candidate {n} on {target.name}: {error!r}", file=sys.stderr)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def profiled(target: Target, count: int, seconds: int, folder: str | None):
+    """With --profile: py-spy samples every server worker through the run (collapsed stacks,
+    one file per process, for `py-spy`-style flame graphs or a grep of the hot lines)."""
+    spies = []
+    if folder and target.name != "tus-node":
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for pid in target.pids()[1:] or target.pids():  # gunicorn's workers, not its master
+            out = Path(folder) / f"{target.name}-{count}-{pid}.txt"
+            spies.append(
+                subprocess.Popen(
+                    [
+                        str(ROOT / ".venv/bin/py-spy"),
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(out),
+                        "--duration",
+                        str(seconds + 5),
+                        "--nonblocking",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
+
+
+def run_load(target: Target, count: int, seconds: int, profile: str | None = None) -> dict:
+    with profiled(target, count, seconds, profile):
+        return _run_load(target, count, seconds)
+
+
+def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
+    if hasattr(target, "make_tokens"):
+        target.make_tokens(count)
+    result = Result()
+    pids = target.pids()
+    cpu_before, rss_before = cpu_seconds(pids), rss_bytes(pids)
+    peak = rss_before
+    start = time.monotonic() + 0.5
+    threads = [
+        threading.Thread(
+            target=candidate, args=(target, n, seconds, start + n / count, result), daemon=True
+        )
+        for n in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        peak = max(peak, rss_bytes(target.pids()))
+        time.sleep(0.5)
+    cpu = cpu_seconds(target.pids()) - cpu_before
+    latencies = sorted(result.latencies) or [float("nan")]
+
+    def pct(values: list[float], p: float) -> float:
+        return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
+
+    return {
+        "patches": len(result.latencies),
+        "p50": pct(latencies, 50),
+        "p95": pct(latencies, 95),
+        "p99": pct(latencies, 99),
+        "final_p95": pct(sorted(result.finals) or [float("nan")], 95),
+        "refused": result.refused,
+        "late": result.late,
+        "no_upload": result.failed_candidates + count - len(result.finals),
+        "cpu_per_gb": cpu / (result.bytes_sent / 1e9) if result.bytes_sent else float("nan"),
+        "rss_mb": (peak - rss_before) / 1e6,
+        "gb": result.bytes_sent / 1e9,
+    }
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+COLUMNS = ("p50", "p95", "p99", "final_p95", "refused", "late", "no_upload", "cpu_per_gb", "rss_mb")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="25,50,100,200")
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--targets", default="tus-node,sqlite,postgres,proxy")
+    parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--profile", help="folder for py-spy samples of the server workers")
+    parser.add_argument(
+        "--assembly",
+        choices=("web", "worker"),
+        default="web",
+        help="UPLOAD_ASSEMBLY of the project's nodes (worker: no media worker runs here, as "
+        "when workers are on other machines)",
+    )
+    options = parser.parse_args()
+    ASSEMBLY["UPLOAD_ASSEMBLY"] = options.assembly
+    sizes = [int(s) for s in options.sizes.split(",")]
+    wanted = options.targets.split(",")
+    if not options.postgres:
+        wanted = [t for t in wanted if t not in ("postgres", "proxy")]
+        print("no --postgres URL (or BENCH_DATABASE_URL): PostgreSQL runs skipped")
+    needed = ["redis-server"] + ["node", "npm"] * ("tus-node" in wanted)
+    for program in needed + ["haproxy"] * ("proxy" in wanted):
+        if shutil.which(program) is None and not Path(f"/usr/sbin/{program}").exists():
+            sys.exit(f"{program} is needed (make bench installs it)")
+    workdir = Path(tempfile.mkdtemp(prefix="tus-bench-"))
+    rows: list[tuple[int, str, dict]] = []
+    try:
+        with ExitStack() as stack:
+            redis_url = stack.enter_context(private_redis(workdir))
+            targets: dict[str, Target] = {}
+            if "tus-node" in wanted:
+                targets["tus-node"] = stack.enter_context(reference_server(workdir))
+            if "sqlite" in wanted:
+                url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+                targets["sqlite"] = stack.enter_context(
+                    single_node("sqlite", url, redis_url, workdir)
+                )
+            if "postgres" in wanted:
+                targets["postgres"] = stack.enter_context(
+                    single_node("postgres", options.postgres, redis_url, workdir)
+                )
+            if "proxy" in wanted and "postgres" not in wanted:
+                targets["proxy"] = stack.enter_context(
+                    two_nodes(options.postgres, redis_url, workdir)
+                )
+            for count in sizes:
+                for name in wanted:
+                    if name == "proxy" and "postgres" in wanted:
+                        continue  # below, on its own (it reuses the PostgreSQL database)
+                    print(f"{name}: {count} candidates x {options.seconds} s ...", flush=True)
+                    figures = run_load(targets[name], count, options.seconds, options.profile)
+                    rows.append((count, name, figures))
+        if "proxy" in wanted and "postgres" in wanted:
+            with ExitStack() as stack:
+                redis_url = stack.enter_context(private_redis(workdir))
+                proxy = stack.enter_context(two_nodes(options.postgres, redis_url, workdir))
+                for count in sizes:
+                    print(f"proxy: {count} candidates x {options.seconds} s ...", flush=True)
+                    figures = run_load(proxy, count, options.seconds, options.profile)
+                    rows.append((count, "proxy", figures))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report(rows, options)
+
+
+def report(rows: list[tuple[int, str, dict]], options) -> None:
+    print(
+        f"\ntus load: each candidate PATCHes {CHUNK_PER_SECOND // 1000} KB a second for "
+        f"{options.seconds} s (deferred length), then the final PATCH; loopback, "
+        f"{os.cpu_count()} cores (shared with whatever else runs on this machine)"
+    )
+    header = f"{'N':>4} {'target':<9}" + "".join(f"{c:>11}" for c in COLUMNS)
+    print(header + "\n" + "-" * len(header))
+    reference = {count: figures for count, name, figures in rows if name == "tus-node"}
+    for count, name, figures in sorted(rows, key=lambda row: (row[0], row[1])):
+        print(
+            f"{count:>4} {name:<9}"
+            + "".join(
+                f"{figures[c]:>11.1f}" if isinstance(figures[c], float) else f"{figures[c]:>11}"
+                for c in COLUMNS
+            )
+        )
+        for column, unit in (("p95", "ms"), ("final_p95", "ms"), ("cpu_per_gb", "s/GB")):
+            record(BENCH, f"{name} N={count} PATCH {column}", round(figures[column], 1), unit)
+        record(BENCH, f"{name} N={count} refused", figures["refused"])
+    print("\nratios to tus-node (targets: p95 <= 2x at every N, CPU/GB <= 1.5x):")
+    for count, name, figures in sorted(rows, key=lambda row: (row[0], row[1])):
+        ref = reference.get(count)
+        if name == "tus-node" or ref is None:
+            continue
+        print(
+            f"{count:>4} {name:<9} p95 x{figures['p95'] / ref['p95']:.2f}   "
+            f"final p95 x{figures['final_p95'] / ref['final_p95']:.2f}   "
+            f"CPU/GB x{figures['cpu_per_gb'] / ref['cpu_per_gb']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    main()

@@ -1,0 +1,1 @@
+"""Branding per organisation: logo, accent colour and sender name for candidates."""

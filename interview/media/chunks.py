@@ -1,0 +1,184 @@
+"""Uploads in flight: every acknowledged PATCH is its own object in media storage.
+
+No web node keeps anything of an upload: the take row holds the offset, an ``UploadChunk`` row
+(written in the transaction that claimed the range) names the object holding each range, and
+any node or worker that reaches the database and the storage backend can continue the upload
+or assemble the answer. Objects without a row (a PATCH that lost a race, a node killed before
+its claim) are never read, and the sweep removes what abandoned uploads left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import secrets
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    AssetKind,
+    InterviewQuestion,
+    MediaAsset,
+    Take,
+    TakeStatus,
+    UploadChunk,
+    utcnow,
+)
+from .services import asset_of, store_original
+from .storage import StorageError, get_storage
+
+log = logging.getLogger(__name__)
+
+ABANDONED = "the upload was abandoned before it finished"
+_READ = 1024 * 1024
+
+
+class ChunksIncomplete(StorageError):
+    """The chunk rows of a take do not cover every byte it acknowledged."""
+
+
+def chunk_key(org_id: int, take_id: int, offset: int) -> str:
+    """Where one PATCH's bytes go: by take and offset, plus a nonce so two racing PATCHes at
+    one offset never write the same object (only the one whose claim won gets a row)."""
+    return f"orgs/{org_id}/takes/{take_id}/upload/{offset:015d}-{secrets.token_hex(8)}.part"
+
+
+def chunks_of(take_id: int) -> list[UploadChunk]:
+    return list(
+        db.session.scalars(
+            sa.select(UploadChunk)
+            .where(UploadChunk.take_id == take_id)
+            .order_by(UploadChunk.offset)
+        )
+    )
+
+
+def assemble(take: Take) -> MediaAsset:
+    """The take's ORIGINAL, made from its chunks in one pass that also computes its SHA-256,
+    then the chunks are removed. Idempotent: an original already made is returned as it is
+    (a second assembler racing this one loses on the one-original-per-take constraint)."""
+    existing = asset_of(take, AssetKind.ORIGINAL)
+    chunks = chunks_of(take.id)
+    if existing is not None:
+        discard_chunks([take.id])  # left over by an assembler that stopped after its commit
+        return existing
+    expected = 0
+    for chunk in chunks:
+        if chunk.offset != expected:
+            raise ChunksIncomplete(f"take {take.id}: no chunk at offset {expected}")
+        expected += chunk.length
+    if expected != take.bytes_received:
+        raise ChunksIncomplete(f"take {take.id}: chunks hold {expected} of {take.bytes_received}")
+    storage = get_storage()
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(prefix=f"take-{take.id}-", suffix=".upload") as out:
+        for chunk in chunks:
+            with contextlib.closing(storage.open(chunk.storage_key)) as source:
+                for block in iter(lambda s=source: s.read(_READ), b""):
+                    digest.update(block)
+                    out.write(block)
+        out.flush()
+        asset = store_original(
+            take, out.name, take.content_type or "application/octet-stream", digest.hexdigest()
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        storage.delete(asset.storage_key)
+        winner = asset_of(take, AssetKind.ORIGINAL)
+        if winner is None:
+            raise
+        return winner
+    discard_chunks([take.id])
+    return asset
+
+
+def assemble_pending(take_id: int) -> None:
+    """For the worker: assemble a complete take whose web node did not (it died after the
+    acknowledgement); an upload whose chunks cannot cover it is left for processing to fail."""
+    take = db.session.get(Take, take_id)
+    if take is None or take.status not in (TakeStatus.UPLOADED, TakeStatus.PROCESSING):
+        return
+    try:
+        assemble(take)
+    except ChunksIncomplete as error:
+        db.session.rollback()
+        log.error("%s", error)
+
+
+def discard_chunks(take_ids: Iterable[int]) -> int:
+    """Remove the chunk objects, then their rows, of these takes; returns how many went.
+    Objects first: a crash in between leaves rows naming missing objects (harmless, and the
+    next sweep removes them), never objects nobody knows about."""
+    ids = list(take_ids)
+    if not ids:
+        return 0
+    chunks = db.session.scalars(sa.select(UploadChunk).where(UploadChunk.take_id.in_(ids))).all()
+    storage = get_storage()
+    for chunk in chunks:
+        storage.delete(chunk.storage_key)
+    db.session.execute(
+        sa.delete(UploadChunk)
+        .where(UploadChunk.take_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return len(chunks)
+
+
+def remove_staged_uploads(invitation_id: int) -> int:
+    """Every staged (not yet assembled) upload byte of one candidate, removed from storage
+    and the database; returns the number of chunks removed. For purges and question resets."""
+    take_ids = db.session.scalars(
+        sa.select(Take.id)
+        .join(InterviewQuestion, InterviewQuestion.id == Take.question_id)
+        .where(InterviewQuestion.invitation_id == invitation_id)
+    ).all()
+    return discard_chunks(take_ids)
+
+
+def sweep_abandoned_uploads(now: datetime | None = None) -> int:
+    """tus expiration: uploads still ``recording`` past their ``upload_expires_at`` fail as
+    abandoned (the attempt stays used) and their chunks go; chunks left by discarded or failed
+    takes, or by an assembly that stopped after its commit, go too. Never the bytes of a
+    recording upload that has not expired, nor of a complete take waiting to be assembled.
+    Returns how many chunks were removed."""
+    now = now or utcnow()
+    expired = sa.and_(
+        Take.status == TakeStatus.RECORDING,
+        Take.upload_expires_at.is_not(None),
+        Take.upload_expires_at < now,
+    )
+    abandoned = db.session.scalars(sa.select(Take.id).where(expired)).all()
+    if abandoned:
+        db.session.execute(
+            sa.update(Take)
+            .where(Take.id.in_(abandoned), expired)  # re-checked: a PATCH may have just landed
+            .values(status=TakeStatus.FAILED, failure_reason=ABANDONED, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    has_original = (
+        sa.select(MediaAsset.id)
+        .where(MediaAsset.take_id == Take.id, MediaAsset.kind == AssetKind.ORIGINAL)
+        .exists()
+    )
+    leftover = db.session.scalars(
+        sa.select(Take.id)
+        .where(
+            Take.id.in_(sa.select(UploadChunk.take_id).distinct()),
+            sa.or_(Take.status == TakeStatus.FAILED, has_original),
+        )
+        .order_by(Take.id)
+    ).all()
+    removed = discard_chunks(leftover)
+    if removed:
+        log.info("swept %s chunks of %s abandoned or finished uploads", removed, len(leftover))
+    return removed
