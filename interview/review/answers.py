@@ -25,7 +25,7 @@ from ..models import (
 from ..reports.services import CandidateResult, candidate_numbers
 from ..transcripts import reading
 from ..transcripts import search as transcript_search
-from .access import _candidate_scope, may_fetch, sees_names
+from .access import candidate_filter, may_fetch, sees_names
 
 
 @dataclass
@@ -130,7 +130,7 @@ class SearchHit:
 def search_answers(user: User, screening: Screening, query: str) -> list[SearchHit]:
     """Sentences of the answers ``user`` may review in ``screening`` that contain every word of
     ``query`` (assigned candidates only for reviewers; names hidden as on the queue)."""
-    scope = _candidate_scope(user, screening)
+    scope = candidate_filter(user, screening)
     if scope is None:
         return []
     hits = transcript_search.search(user.org_id, screening.id, query, scope)
