@@ -25,7 +25,8 @@ from .media.routes import bp as media_bp
 from .privacy.routes import bp as privacy_bp
 from .recruiter.routes import bp as recruiter_bp
 from .reports.routes import bp as reports_bp
-from .review.routes import bp as review_bp
+from .review import management as review_management
+from .review import routes as review_routes
 from .shares.routes import bp as shares_bp
 from .webhooks.routes import bp as webhooks_bp
 
@@ -90,7 +91,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recruiter_bp)
     app.register_blueprint(candidate_bp)
     app.register_blueprint(media_bp)
-    app.register_blueprint(review_bp)
+    # The review area's pages live in two modules on one blueprint.
+    assert review_management.bp is review_routes.bp
+    app.register_blueprint(review_routes.bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(branding_bp)

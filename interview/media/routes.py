@@ -6,6 +6,7 @@ from flask import Blueprint, abort, request
 from flask_login import current_user
 
 from ..models import InvitationStatus, MediaAsset, Role
+from ..review.access import may_stream_answer_asset
 from ..security import get_in_org_or_404, may_see_invitation, roles_required
 from . import services
 
@@ -28,5 +29,8 @@ def asset(asset_id: int):
         if not may_see_invitation(current_user, invitation) or (
             current_user.role == Role.REVIEWER and invitation.status != InvitationStatus.COMPLETED
         ):
+            abort(404)
+        # Audio-only and transcript-only review: no picture (or sound) before they submit.
+        if not may_stream_answer_asset(current_user, invitation, media.kind, media.content_type):
             abort(404)
     return services.serve_and_audit(media, as_attachment=request.args.get("download") == "1")

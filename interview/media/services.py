@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import Response, current_app, redirect, request, send_file
 from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
 
@@ -44,6 +45,10 @@ from . import probe, transcode
 from .storage import NotStored, Storage, get_storage
 
 log = logging.getLogger(__name__)
+
+# Sent (with ``take_id``) after a take became ready and was committed. Other areas listen
+# (transcripts queue their recognition) without media knowing them.
+take_ready = Namespace().signal("take-ready")
 
 JOB_NAME = "process_take"
 STILL_TRYING = "processing kept failing"
@@ -451,6 +456,7 @@ def _publish(take: Take, token: str, outputs: _Outputs, keys: dict[AssetKind, st
     for key in replaced:
         if key:
             storage.delete(key)
+    take_ready.send(current_app._get_current_object(), take_id=take.id)
     return True
 
 
@@ -651,9 +657,13 @@ def send_stored(
 
 def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
     """Serve one asset to someone already authorised (``send_stored``); for object storage, a
-    redirect to a short-lived presigned URL instead."""
+    redirect to a short-lived presigned URL instead, except captions: a <track> must come from
+    the page's own origin, and they are small."""
     storage: Storage = get_storage()
-    url = storage.presigned_url(asset.storage_key, current_app.config["MEDIA_URL_EXPIRES_SECONDS"])
+    url = None
+    if asset.kind != AssetKind.CAPTIONS:
+        expires = current_app.config["MEDIA_URL_EXPIRES_SECONDS"]
+        url = storage.presigned_url(asset.storage_key, expires)
     if url is not None:
         response = redirect(url, code=302)
         response.headers["Cache-Control"] = "private, no-store"

@@ -27,8 +27,16 @@ from .reviews import (
     ReviewStatus,
     Score,
 )
-from .screenings import Criterion, Question, Rubric, Screening, ScreeningStatus
+from .screenings import (
+    Criterion,
+    Question,
+    ReviewMode,
+    Rubric,
+    Screening,
+    ScreeningStatus,
+)
 from .shares import ShareLink, ShareLinkCandidate
+from .transcripts import Transcript, TranscriptSegment, TranscriptStatus
 from .webhooks import (
     EVENT_TYPES,
     DeliveryStatus,
@@ -77,6 +85,7 @@ __all__ = [
     "ReportStatus",
     "Response",
     "Review",
+    "ReviewMode",
     "ReviewAssignment",
     "ReviewStatus",
     "Role",
@@ -86,6 +95,9 @@ __all__ = [
     "ScreeningStatus",
     "Take",
     "TakeStatus",
+    "Transcript",
+    "TranscriptSegment",
+    "TranscriptStatus",
     "UTCDateTime",
     "UploadChunk",
     "User",

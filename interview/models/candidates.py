@@ -15,6 +15,7 @@ from .base import TimestampMixin, UTCDateTime, enum_column
 if TYPE_CHECKING:
     from .media import MediaAsset
     from .screenings import Question, Screening
+    from .transcripts import Transcript
 
 
 class InvitationStatus(enum.StrEnum):
@@ -200,6 +201,8 @@ class Take(TimestampMixin, db.Model):
     assets: Mapped[list[MediaAsset]] = relationship(
         back_populates="take", cascade="all, delete-orphan"
     )
+    # Deleted with the take, with its segments (the captions and sound are among its assets).
+    transcript: Mapped[Transcript | None] = relationship(cascade="all, delete-orphan")
 
     __table_args__ = (
         sa.UniqueConstraint("question_id", "attempt"),

@@ -30,6 +30,14 @@ class ScreeningStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class ReviewMode(enum.StrEnum):
+    """What reviewers get before they submit: the video, its sound alone, or the transcript."""
+
+    VIDEO = "video"
+    AUDIO = "audio"
+    TRANSCRIPT = "transcript"
+
+
 class Screening(TimestampMixin, db.Model):
     __tablename__ = "screenings"
 
@@ -52,6 +60,11 @@ class Screening(TimestampMixin, db.Model):
     # Review fairness settings.
     blind_review: Mapped[bool] = mapped_column(default=True)
     anonymize_candidates: Mapped[bool] = mapped_column(default=False)
+    review_mode: Mapped[ReviewMode] = mapped_column(
+        enum_column(ReviewMode), default=ReviewMode.VIDEO, server_default=ReviewMode.VIDEO.value
+    )
+    # Language of the answers for speech recognition (ISO 639-1); None: detect per answer.
+    answer_language: Mapped[str | None] = mapped_column(sa.String(8))
     # Once set, decisions are final: reviewers can no longer reopen or change their reviews.
     decisions_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -52,6 +52,8 @@ SCREENING_FIELDS = (
     "deadline_days",
     "blind_review",
     "anonymize_candidates",
+    "review_mode",
+    "answer_language",
 )
 QUESTION_FIELDS = ("prompt", "think_seconds", "answer_seconds", "max_retakes", "is_practice")
 CRITERION_FIELDS = (

@@ -39,6 +39,7 @@ from ..models import (
 )
 from ..models.screenings import ANSWER_SECONDS_MAX, ANSWER_SECONDS_MIN
 from ..reports.services import funnel  # noqa: F401  (the screening page's funnel)
+from ..transcripts import services as transcripts
 
 # Statuses in which a candidate can still act on their link.
 LIVE_STATUSES = (InvitationStatus.INVITED, InvitationStatus.OPENED, InvitationStatus.IN_PROGRESS)
@@ -108,6 +109,8 @@ def duplicate_screening(
         deadline_days=screening.deadline_days,
         blind_review=screening.blind_review,
         anonymize_candidates=screening.anonymize_candidates,
+        review_mode=screening.review_mode,
+        answer_language=screening.answer_language,
         is_template=as_template,
         status=ScreeningStatus.DRAFT,
     )
@@ -693,6 +696,7 @@ def attach_prompt_video(question: Question, asset: MediaAsset) -> MediaAsset:
     question.prompt_video = asset
     audit.record("question.video_set", question.screening, question_id=question.id)
     db.session.commit()
+    transcripts.request_for_prompt_if_enabled(asset, question.screening.answer_language)
     if old is not None:
         _delete_if_unused(old)
     return asset
@@ -725,6 +729,7 @@ def _copy_prompt_video(asset: MediaAsset, question: Question) -> MediaAsset:
     )
     db.session.add(copy)
     db.session.flush()
+    # Its captions are requested by the transcripts sweep (not inside this copy's transaction).
     return copy
 
 
@@ -748,7 +753,8 @@ def _delete_if_unused(asset: MediaAsset) -> None:
     )
     if in_use:
         return
-    key = asset.storage_key
+    keys = [asset.storage_key, *transcripts.forget_prompt(asset)]
     db.session.delete(asset)
     db.session.commit()
-    get_storage().delete(key)
+    for key in keys:
+        get_storage().delete(key)

@@ -39,6 +39,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..transcripts import reading as transcript_reading
 from ..webhooks import services as webhooks
 from . import csv, documents, pdf, services
 
@@ -66,8 +67,8 @@ class ReportError(Exception):
 
 def report_fingerprint(report: Report) -> str:
     """What the report's figures depend on, hashed: scores, comments, reviews and decisions
-    (``services.scores_fingerprint``), the rubric's criteria and weights, and for screening
-    reports the set of completed candidates."""
+    (``services.scores_fingerprint``), the rubric's criteria and weights, for screening
+    reports the set of completed candidates, and the transcripts when the report prints them."""
     parts = [services.scores_fingerprint(report.screening_id, report.invitation_id)]
     count, latest = db.session.execute(
         sa.select(sa.func.count(Criterion.id), sa.func.max(Criterion.updated_at))
@@ -83,6 +84,8 @@ def report_fingerprint(report: Report) -> str:
             )
         ).one()
         parts.append(f"completed {count}:{latest.isoformat() if latest else '-'}")
+    if report.with_transcripts or report.kind == ReportKind.SCREENING_CSV:
+        parts.append(transcript_reading.fingerprint(report.screening_id, report.invitation_id))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -132,6 +135,7 @@ def request_report(
     *,
     invitation: Invitation | None = None,
     page_size: PageSize = PageSize.A4,
+    with_transcripts: bool = False,
 ) -> tuple[Report, bool]:
     """Queue a render of a report, or reuse one in the making or still fresh.
 
@@ -146,6 +150,7 @@ def request_report(
             raise ReportError("Only a candidate who completed the interview has a report.")
     else:
         invitation = None
+        with_transcripts = False  # the CSV always has them; the screening PDF never
     if kind == ReportKind.SCREENING_CSV:
         page_size = PageSize.A4  # no paper: one CSV export per screening
     report = db.session.scalar(
@@ -154,6 +159,7 @@ def request_report(
             Report.screening_id == screening.id,
             Report.kind == kind,
             Report.page_size == page_size,
+            Report.with_transcripts == with_transcripts,
             Report.invitation_id.is_(None)
             if invitation is None
             else Report.invitation_id == invitation.id,
@@ -172,6 +178,7 @@ def request_report(
             invitation_id=invitation.id if invitation else None,
             kind=kind,
             page_size=page_size,
+            with_transcripts=with_transcripts,
         )
         db.session.add(report)
     report.requested_by_id = user.id if user else None
@@ -232,7 +239,9 @@ def build(report: Report) -> bytes:
     if report.kind == ReportKind.CANDIDATE_PDF:
         invitation = db.session.get(Invitation, report.invitation_id)
         assert invitation is not None
-        document = documents.candidate_document(invitation, page_size=page_size)
+        document = documents.candidate_document(
+            invitation, page_size=page_size, with_transcripts=report.with_transcripts
+        )
         return pdf.render_pdf(
             document.html, stylesheet=documents.stylesheet_text(), page_size=page_size.value
         )
@@ -245,7 +254,8 @@ def build(report: Report) -> bytes:
 
 
 def csv_bundle(screening: Screening) -> bytes:
-    """``scores.csv`` (long format) and ``summary.csv`` (one row per candidate) in one ZIP."""
+    """``scores.csv`` (long format), ``summary.csv`` (one row per candidate) and
+    ``answers.csv`` (one row per answer, with its transcript) in one ZIP."""
     results = services.screening_results(screening)
     name = documents.candidate_name(screening)
     email = documents.candidate_email(screening)
@@ -258,8 +268,21 @@ def csv_bundle(screening: Screening) -> bytes:
         csv.summary_header(results),
         csv.summary_rows(results, candidate_name=name, candidate_email=email),
     )
+    texts = transcript_reading.for_takes(
+        r.take_id for c in results.candidates for r in c.responses if r.take_id
+    )
+    answers = csv.to_csv(
+        csv.ANSWERS_HEADER,
+        csv.answers_rows(results, candidate_name=name, candidate_email=email, transcripts=texts),
+    )
     stem = documents.slug(screening.title)
-    return csv.bundle({f"{stem}-scores.csv": scores, f"{stem}-summary.csv": summary})
+    return csv.bundle(
+        {
+            f"{stem}-scores.csv": scores,
+            f"{stem}-summary.csv": summary,
+            f"{stem}-answers.csv": answers,
+        }
+    )
 
 
 def _reason(error: BaseException) -> str:

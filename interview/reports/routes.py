@@ -133,6 +133,7 @@ def request_candidate_report(candidate_id: int):
             current_user,
             invitation=invitation,
             page_size=reporting.parse_page_size(request.form.get("page_size")),
+            with_transcripts=request.form.get("with_transcripts") == "1",
         )
     except ReportError as error:
         db.session.rollback()
@@ -213,6 +214,7 @@ def preview_candidate(candidate_id: int):
         page_size=_page_size(),
         preview=True,
         image_src=lambda asset_id: url_for("media.asset", asset_id=asset_id),
+        with_transcripts=request.args.get("transcripts") == "1",
     )
     audit.record(
         "report.preview",

@@ -45,9 +45,11 @@ from .access import (
     NOTE_MAX,
     PAGE_SIZE,
     ReviewError,
+    may_reveal,
     may_score,
     may_see_candidate,
     may_see_screening,
+    review_mode,
     reviewable_screenings,
     sees_names,
     sees_others,
@@ -72,6 +74,7 @@ __all__ = [
     "assignments",
     "clear_decision",
     "finalise_decisions",
+    "may_reveal",
     "may_score",
     "may_see_candidate",
     "may_see_screening",
@@ -80,6 +83,7 @@ __all__ = [
     "queue",
     "record_decision",
     "reopen_decisions",
+    "review_mode",
     "reviewable_screenings",
     "reviewers_of_org",
     "sees_names",
@@ -347,6 +351,7 @@ def submit(review: Review) -> None:
         raise ReviewError("Give an overall recommendation (advance, hold or reject).")
     review.status = ReviewStatus.SUBMITTED
     review.submitted_at = utcnow()
+    review.mode = review.invitation.screening.review_mode
     audit.record("review.submit", review, score=review.mean_score)
     webhooks.emit_for_invitation(review.invitation, "review.submitted", review_id=review.id)
 

@@ -260,3 +260,21 @@ def test_a_rendered_report_emits_report_ready(app, org, receiver):
         "screening_id": org.screening.id,
         "invitation_id": None,
     }
+
+
+def test_a_purge_sends_candidate_deleted_with_ids_only(app, org, receiver):
+    """Once a candidate's data is deleted, is `candidate.deleted` delivered, signed, carrying
+    the invitation's id and nothing that was deleted (no name, email or reason)?"""
+    from interview.privacy import purge
+
+    _endpoint(org, receiver, events=("candidate.deleted",))
+    gone = org.completed
+    name, email = gone.candidate_name, gone.candidate_email
+    purge.purge([gone.id], reason=f"asked by {name}")
+    delivery = _only_delivery()
+    assert webhooks.deliver(delivery.id).status == "succeeded"
+    (got,) = receiver.received
+    assert got.verified and got.payload["type"] == "candidate.deleted"
+    assert got.payload["data"]["invitation_id"] == gone.id
+    body = str(got.payload)
+    assert name not in body and email not in body and "asked by" not in body
