@@ -48,7 +48,7 @@ test: install firefox-driver
 ## firefox-driver: Debian's firefox-esr (+ PulseAudio for a null sound sink) and puppeteer-core
 ##                 from npm (tests/firefox, locked), which drives it through WebDriver BiDi
 firefox-driver:
-	@bin/system-deps chromium pdftotext firefox-esr pulseaudio node npm
+	@bin/system-deps chromium pdftotext espeak-ng firefox-esr pulseaudio node npm
 	@test -d tests/firefox/node_modules/puppeteer-core || \
 	  (cd tests/firefox && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 

@@ -47,15 +47,18 @@ def private_redis(folder: str | Path) -> Iterator[str]:
 
 
 @contextmanager
-def app_workers(app, redis_url: str, queue: str, count: int = 1) -> Iterator[None]:
+def app_workers(
+    app, redis_url: str, queue: str, count: int = 1, **extra_env: str
+) -> Iterator[list[subprocess.Popen]]:
     """``count`` real `flask worker --queues <queue>` processes against ``app``'s database and
-    media, with ``app`` pointed at the same Redis; registered (3 s) before the block runs."""
+    media, with ``app`` pointed at the same Redis; registered (3 s) before the block runs.
+    Yields the worker processes (``extra_env`` adds settings to their environment)."""
     app.config["REDIS_URL"] = redis_url
     app.extensions.pop("redis", None)
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "REDIS_URL": redis_url, "MEDIA_ROOT": app.config["MEDIA_ROOT"],
            "SECRET_KEY": app.config["SECRET_KEY"], "FLASK_APP": "wsgi",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "PYTHONPATH": str(ROOT), **extra_env}  # fmt: skip
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "flask", "worker", "--queues", queue],
@@ -69,7 +72,7 @@ def app_workers(app, redis_url: str, queue: str, count: int = 1) -> Iterator[Non
     ]
     try:
         time.sleep(3)  # let the workers register before the clock starts
-        yield
+        yield workers
     finally:
         for worker in workers:
             os.killpg(worker.pid, signal.SIGTERM)

@@ -11,15 +11,24 @@ from flask import Flask
 from . import cli, errors, filters, languages, security, sqlite
 from . import config as config_module
 from .admin.routes import bp as admin_bp
+from .api import openapi as api_docs
+from .api import schemas as api_schemas
+from .api.auth import rate_key, rate_limit
+from .api.pages import bp as api_keys_bp
+from .api.routes import bp as api_bp
 from .auth.routes import bp as auth_bp
 from .auth.services import load_user
 from .branding.routes import bp as branding_bp
 from .candidate.routes import bp as candidate_bp
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import api, csrf, db, limiter, login_manager, migrate
 from .media.routes import bp as media_bp
+from .privacy.routes import bp as privacy_bp
 from .recruiter.routes import bp as recruiter_bp
 from .reports.routes import bp as reports_bp
-from .review.routes import bp as review_bp
+from .review import management as review_management
+from .review import routes as review_routes
+from .shares.routes import bp as shares_bp
+from .webhooks.routes import bp as webhooks_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +75,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sqlite.configure(db.engine)
+    api.init_app(app)
 
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
@@ -81,9 +91,26 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recruiter_bp)
     app.register_blueprint(candidate_bp)
     app.register_blueprint(media_bp)
-    app.register_blueprint(review_bp)
+    # The review area's pages live in two modules on one blueprint.
+    assert review_management.bp is review_routes.bp
+    app.register_blueprint(review_routes.bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(branding_bp)
+    app.register_blueprint(shares_bp)
+    register_api(app)
+
+
+def register_api(app: Flask) -> None:
+    """/api/v1: key-authenticated (no cookies, so no CSRF), rate limited per key, documented."""
+    if "Problem" not in api.spec.components.schemas:
+        api.spec.components.schema("Problem", schema=api_schemas.Problem)
+    csrf.exempt(api_bp)
+    limiter.limit(rate_limit, key_func=rate_key)(api_bp)
+    api.register_blueprint(api_bp)
+    app.register_blueprint(api_docs.bp)
+    app.register_blueprint(api_keys_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from .extensions import db
@@ -21,8 +21,12 @@ def record(
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event to the session (the caller commits with its own change)."""
-    if actor is None and has_request_context() and current_user.is_authenticated:
-        actor = current_user._get_current_object()
+    if actor is None and has_request_context():
+        if current_user.is_authenticated:
+            actor = current_user._get_current_object()
+        elif actor_label is None and g.get("audit_actor_label"):
+            # An API request: the key that made the change, not "system".
+            actor_label = g.audit_actor_label
     event = AuditEvent(
         org_id=org_id
         if org_id is not None

@@ -1,4 +1,5 @@
-"""Command-line entry points: ``flask users``, ``flask demo``, ``flask worker``, ``flask jobs``."""
+"""Command-line entry points: ``flask users``, ``flask demo``, ``flask worker``, ``flask jobs``,
+``flask api keys``."""
 
 from __future__ import annotations
 
@@ -13,14 +14,66 @@ from flask.cli import AppGroup
 
 from . import demo, jobs
 from .admin import services as accounts
+from .api import services as api_services
 from .extensions import db
 from .media import chunks
 from .media import services as media
-from .models import Organization, Role
+from .models import ApiKey, Organization, Role
+from .privacy import retention
+from .privacy.cli import privacy_cli
 from .recruiter import services as recruiting
+from .transcripts import asr
+from .transcripts import recovery as transcript_recovery
+from .transcripts import services as transcripts
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 jobs_cli = AppGroup("jobs", help="Inspect and repair background jobs.")
+api_cli = AppGroup("api", help="The integration API.")
+keys_cli = AppGroup("keys", help="API keys of an organisation.")
+api_cli.add_command(keys_cli)
+
+
+def _org(ref: str) -> Organization:
+    org = db.session.scalar(sa.select(Organization).where(Organization.slug == ref))
+    if org is None and ref.isdigit():
+        org = db.session.get(Organization, int(ref))
+    if org is None:
+        raise click.ClickException(f"No organisation with slug or id {ref!r}.")
+    return org
+
+
+@keys_cli.command("create")
+@click.option("--org", "org_ref", required=True, help="The organisation's slug or id.")
+@click.option("--name", required=True)
+@click.option("--scopes", default="read", show_default=True, help="read,invite,decide,webhooks")
+def create_key_command(org_ref: str, name: str, scopes: str) -> None:
+    """Make an API key and print it (the only time it is shown)."""
+    try:
+        raw = api_services.create_key(_org(org_ref), name, scopes, None)
+    except api_services.ApiKeyError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(raw)
+
+
+@keys_cli.command("list")
+@click.option("--org", "org_ref", required=True)
+def list_keys_command(org_ref: str) -> None:
+    """The organisation's keys: id, prefix, scopes, last use, status."""
+    for key in api_services.org_keys(_org(org_ref).id):
+        used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "never"
+        state = "active" if key.is_active else "revoked"
+        click.echo(f"{key.id}\t{key.prefix}…\t{','.join(key.scopes)}\t{used}\t{state}\t{key.name}")
+
+
+@keys_cli.command("revoke")
+@click.argument("key_id", type=int)
+def revoke_key_command(key_id: int) -> None:
+    """Revoke a key by id (it stops working at once)."""
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        raise click.ClickException(f"No API key {key_id}.")
+    api_services.revoke_key(key, None)
+    click.echo(f"revoked {key.prefix}…")
 
 
 @users_cli.command("create-admin")
@@ -68,6 +121,13 @@ def demo_command() -> None:
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 def worker_command(queues: str, burst: bool) -> None:
     """Run an RQ worker inside the app context."""
+    if "transcripts" in queues.split(",") and transcripts.enabled():
+        # Verify the speech model (SHA-256) before any job: a bad one is reported now, and its
+        # jobs fail with the same clear reason while answers stay reviewable.
+        try:
+            click.echo(f"Speech model verified: {transcripts.prepare_model()}")
+        except (asr.ModelUnavailable, OSError) as error:
+            click.echo(f"Transcripts unavailable: {error}", err=True)
     jobs.run_worker(current_app._get_current_object(), queues.split(","), burst=burst)
 
 
@@ -83,6 +143,10 @@ def reconcile_command(stale_minutes: int) -> None:
     click.echo(f"Re-queued {len(takes)} take(s) stuck in uploaded/processing.")
     for take in takes:
         click.echo(f"  take {take.id}")
+    texts = transcript_recovery.reconcile_transcripts(timedelta(minutes=stale_minutes))
+    click.echo(f"Re-queued {len(texts)} transcript(s) stuck or missing.")
+    for transcript in texts:
+        click.echo(f"  transcript {transcript.id}")
 
 
 def run_periodic_tasks() -> dict[str, int]:
@@ -90,7 +154,13 @@ def run_periodic_tasks() -> dict[str, int]:
     sent = recruiting.send_due_reminders()
     sent["requeued_jobs"] = len(jobs.reconcile())
     sent["requeued_takes"] = len(media.reconcile_takes(timedelta(minutes=5)))
+    requeued = transcript_recovery.reconcile_transcripts(timedelta(minutes=5))
+    sent["requeued_transcripts"] = len(requeued)
     sent["swept_upload_chunks"] = chunks.sweep_abandoned_uploads()
+    sent["privacy_sweeps"] = 0
+    if retention.sweep_is_due():
+        jobs.enqueue(retention.SWEEP_JOB)
+        sent["privacy_sweeps"] = 1
     return sent
 
 
@@ -125,5 +195,7 @@ def scheduler_command(interval: int) -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(privacy_cli)
+    app.cli.add_command(api_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)

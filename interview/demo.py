@@ -45,6 +45,29 @@ COMPLETED_CANDIDATES = [
     ("Sam Okafor", "sam@candidate.example", 120, 165),
     ("Mei Tanaka", "mei@candidate.example", 240, 294),
 ]
+# What each demo candidate says (practice, then the three questions), spoken by espeak-ng when
+# it is installed, so the demo's transcripts, captions and search have words to show.
+DEMO_VOICES = ("en-us", "en-gb", "en-us+f3")
+DEMO_ANSWERS = [
+    [
+        "Toast and coffee.",
+        "A client's robot stopped at launch. I opened an escalation and called her daily.",
+        "I compare the fault to a traffic jam, then check that it makes sense.",
+        "I love solving problems, and Acme robots are everywhere.",
+    ],
+    [
+        "Porridge with berries.",
+        "An angry client was billed twice. I refunded him and wrote a timeline for finance.",
+        "I avoid jargon and ask them to repeat the next step in their own words.",
+        "Support is where customers decide to trust a company.",
+    ],
+    [
+        "Rice and green tea.",
+        "A manager threatened to cancel. Their Kubernetes cluster ran out of memory; we fixed it.",
+        "I draw the system on a whiteboard, one box at a time.",
+        "I used to program robots; now I want to help the people using them.",
+    ],
+]
 
 DEMO_ORG = "Acme Robotics (demo)"
 DEMO_USERS = [
@@ -165,15 +188,27 @@ def ensure_reviewing(org: Organization) -> bool:
     return changed
 
 
-def _answer_clip(path: Path, seconds: int, hue: int, tone: int) -> Path:
+def _answer_clip(
+    path: Path, seconds: int, hue: int, tone: int, speech: str | None = None, voice: str = "en-us"
+) -> Path:
     """An MP4 like a phone's browser records (H.264 + AAC, a keyframe a second): a moving
-    test pattern and a wavering tone. H.264 takes the pipeline's fast path (video copied)."""
+    test pattern and, when espeak-ng is installed, ``speech`` spoken (otherwise a wavering
+    tone). H.264 takes the pipeline's fast path (video copied)."""
+    sound = ["-f", "lavfi", "-i", f"sine=f={tone}:r=48000:d={seconds},tremolo=f=3:d=0.6"]
+    if speech and shutil.which("espeak-ng"):
+        wav = path.with_suffix(".wav")
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", "155", "-w", str(wav), speech],
+            check=True, timeout=60, capture_output=True,
+        )  # fmt: skip
+        sound = ["-i", str(wav)]
+        seconds = 0  # as long as the speech
+    picture = f"testsrc2=s=640x360:r=24,hue=h={hue}"
     subprocess.run(
-        ["ffmpeg", "-y", "-v", "error",
-         "-f", "lavfi", "-i", f"testsrc2=s=640x360:r=24:d={seconds},hue=h={hue}",
-         "-f", "lavfi", "-i", f"sine=f={tone}:r=48000:d={seconds},tremolo=f=3:d=0.6",
+        ["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", picture, *sound,
+         *(["-t", str(seconds)] if seconds else ["-shortest"]),
          "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "24",
-         "-c:a", "aac", "-movflags", "+faststart", str(path)],
+         "-c:a", "aac", "-ar", "48000", "-movflags", "+faststart", str(path)],
         check=True, timeout=120,
     )  # fmt: skip
     return path
@@ -194,7 +229,15 @@ def _complete_interview(
             invitation, question, content_type="video/mp4", upload_length=None
         )
         seconds = 3 if question.is_practice else 5 + (number + question.position) % 4
-        clip = _answer_clip(folder / f"take-{take.id}.mp4", seconds, hue, tone)
+        said = DEMO_ANSWERS[number % len(DEMO_ANSWERS)]
+        clip = _answer_clip(
+            folder / f"take-{take.id}.mp4",
+            seconds,
+            hue,
+            tone,
+            speech=said[question.position % len(said)],
+            voice=DEMO_VOICES[number % len(DEMO_VOICES)],
+        )
         size = clip.stat().st_size
         media.store_original(take, clip, "video/mp4")
         take.upload_length = take.bytes_received = size

@@ -10,6 +10,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.http import HTTP_STATUS_CODES
 
 from .extensions import db, login_manager
 from .security import request_body_limit
@@ -53,8 +54,57 @@ def _wants_json() -> bool:
     )
 
 
+API_PREFIX = "/api/"
+
+
+def problem(
+    code: int, detail: str | None = None, *, errors: dict | None = None, title: str | None = None
+):
+    """An RFC 9457 problem document: what the API answers for every error."""
+    body: dict = {
+        "type": "about:blank",
+        "title": title or MESSAGES.get(code, (HTTP_STATUS_CODES.get(code, "Error"), ""))[0],
+        "status": code,
+        "instance": request.path,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = code
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _api_problem(error: HTTPException):
+    code = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    if errors and set(errors) <= {"json", "query", "headers", "files", "form", "view_args"}:
+        # webargs nests messages by location; one location is the common case.
+        errors = errors[next(iter(errors))] if len(errors) == 1 else errors
+    detail = getattr(error, "explicit_message", None) or data.get("message")
+    if isinstance(errors, list):  # a message about the whole body ("Invalid JSON body.")
+        detail, errors = detail or " ".join(str(e) for e in errors), None
+    if detail is None and code == 422 and errors:
+        detail = "The request did not validate; see errors."
+    if detail is None and error.description != type(error).description:
+        detail = error.description  # a message given with abort(code, description=...)
+    if detail is None:
+        detail = MESSAGES[code][1] if code in MESSAGES else error.description
+    response = problem(code, detail, errors=errors)
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    if code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
 def _render(error: HTTPException):
     code = error.code or 500
+    if request.path.startswith(API_PREFIX):
+        return _api_problem(error)
     title, default_text = MESSAGES.get(code, (error.name, error.description))
     text = default_text
     if isinstance(error, CSRFError):
@@ -72,6 +122,8 @@ def _render(error: HTTPException):
                 "Nothing was saved: go back and choose a smaller file.",
                 size=f"{limit / 2**20:g}",
             )
+    elif error.description != type(error).description:
+        text = error.description  # abort(code, description="what the person should know")
     if _wants_json():
         return jsonify(error=str(title), message=str(text)), code
     template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
@@ -95,6 +147,9 @@ def register(app: Flask) -> None:
         # Render as nobody: loading (or refreshing) the signed-in user needs the database.
         g._login_user = login_manager.anonymous_user()
         response = _render(ServiceUnavailable())
+        if not isinstance(response, tuple):  # an API problem document
+            response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+            return response
         body, code = response
         return body, code, {"Retry-After": str(DATABASE_RETRY_AFTER), "Cache-Control": "no-store"}
 

@@ -4,6 +4,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -28,3 +29,14 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, minus its app-wide error handler: the app's own handler answers
+    problem documents under /api/ and pages everywhere else (``interview.errors``)."""
+
+    def _register_error_handlers(self) -> None:
+        pass
+
+
+api = ProblemApi()

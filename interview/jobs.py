@@ -19,6 +19,7 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask_sqlalchemy.session import Session as FlaskSession
 from rq import Queue, Retry, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -30,7 +31,8 @@ from .models import JobRun, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("media", "emails", "reports", "imports")
+# A worker started without --queues serves all of them, in this order of priority.
+QUEUES = ("media", "emails", "reports", "imports", "privacy", "webhooks", "transcripts")
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,21 @@ JOBS: dict[str, JobSpec] = {
     # A 200-candidate screening report renders in seconds; the timeout leaves room for big ones.
     # Two retries cover a storage hiccup; a template or data error fails the same way each time.
     "reports.render": JobSpec("reports", "interview.reports.jobs.render_report", 300, (10, 60)),
+    # The daily retention sweep: batched purges (each batch commits), so a retry or a re-run
+    # after a killed worker continues where it stopped. 10,000 candidates fit in the timeout.
+    "privacy.sweep": JobSpec("privacy", "interview.privacy.jobs.sweep", 3600, (60, 600)),
+    "email.receipt": JobSpec("emails", "interview.privacy.jobs.send_receipt", 60, _EMAIL_RETRIES),
+    # Queued with a timeout proportional to the answer; this one (reconcile) covers 10 minutes.
+    "transcribe": JobSpec(
+        "transcripts", "interview.transcripts.jobs.transcribe", 1800, (30, 120, 600)
+    ),
     # A CSV of candidates (at most CSV_MAX_ROWS rows), invited in batches that each commit.
     "invitations.import": JobSpec("imports", "interview.recruiter.imports.run_import", 900),
+    # One HTTP attempt; the webhooks area keeps its own retry schedule (Standard Webhooks).
+    "webhooks.deliver": JobSpec("webhooks", "interview.webhooks.jobs.deliver", 60, ()),
+    "email.webhook_disabled": JobSpec(
+        "emails", "interview.webhooks.jobs.notify_disabled", 60, _EMAIL_RETRIES
+    ),
 }
 
 
@@ -83,7 +98,52 @@ def _queue(name: str, connection: redis.Redis) -> Queue:
     return Queue(name, connection=connection)
 
 
-def _push(run: JobRun, spec: JobSpec, timeout: int | None) -> bool:
+@dataclass(frozen=True)
+class _Ticket:
+    """What RQ needs to carry a run (plain values: usable after the session expired the row)."""
+
+    run_id: str
+    rq_job_id: str
+    name: str
+    args: tuple[int, ...]
+
+    @classmethod
+    def of(cls, run: JobRun) -> _Ticket:
+        return cls(run.id, run.rq_job_id or "", run.name, tuple(run.args))
+
+
+def _send(ticket: _Ticket, spec: JobSpec, timeout: int | None, delay: float = 0) -> None:
+    """Put a run on its RQ queue under its current RQ job id (raises RedisError)."""
+    queue = _queue(spec.queue, redis_connection())
+    options: dict[str, Any] = {
+        "job_id": ticket.rq_job_id,
+        "meta": {"run_id": ticket.run_id},
+        "result_ttl": 24 * 3600,
+        "failure_ttl": 7 * 24 * 3600,
+        "retry": Retry(max=len(spec.retry_intervals), interval=list(spec.retry_intervals))
+        if spec.retry_intervals
+        else None,
+        "description": f"{ticket.name}{ticket.args}",
+    }
+    if delay > 0:
+        queue.enqueue_in(
+            timedelta(seconds=delay),
+            "interview.jobs.execute",
+            spec.target,
+            *ticket.args,
+            job_timeout=timeout or spec.timeout,
+            **options,
+        )
+    else:
+        queue.enqueue_call(
+            "interview.jobs.execute",
+            args=(spec.target, *ticket.args),
+            timeout=timeout or spec.timeout,
+            **options,
+        )
+
+
+def _push(run: JobRun, spec: JobSpec, timeout: int | None, delay: float = 0) -> bool:
     """Put ``run`` on its RQ queue under a fresh RQ job id (committed on the run first).
 
     False (and a log line) when Redis cannot be reached: the run stays queued in the database.
@@ -91,37 +151,31 @@ def _push(run: JobRun, spec: JobSpec, timeout: int | None) -> bool:
     run.rq_job_id = uuid.uuid4().hex
     db.session.commit()
     try:
-        _queue(spec.queue, redis_connection()).enqueue_call(
-            "interview.jobs.execute",
-            args=(spec.target, *run.args),
-            job_id=run.rq_job_id,
-            meta={"run_id": run.id},
-            timeout=timeout or spec.timeout,
-            result_ttl=24 * 3600,
-            failure_ttl=7 * 24 * 3600,
-            retry=Retry(max=len(spec.retry_intervals), interval=list(spec.retry_intervals))
-            if spec.retry_intervals
-            else None,
-            description=f"{run.name}{tuple(run.args)}",
-        )
+        _send(_Ticket.of(run), spec, timeout, delay)
     except redis.RedisError as error:
         log.warning("job %s (%s) not queued, Redis unavailable: %s", run.id, run.name, error)
         return False
     return True
 
 
-def enqueue(name: str, *ids: int, timeout: int | None = None) -> JobRun:
-    """Record a run of job ``name`` for ``ids``, commit, then queue it.
+def _spec(name: str) -> JobSpec:
+    spec = JOBS.get(name)
+    if spec is None:
+        raise EnqueueError(f"unknown job {name!r}")
+    return spec
+
+
+def enqueue(name: str, *ids: int, timeout: int | None = None, delay_seconds: float = 0) -> JobRun:
+    """Record a run of job ``name`` for ``ids``, commit, then queue it (after ``delay_seconds``:
+    RQ's scheduler, which every worker runs, starts it then).
 
     The commit comes first so the worker always finds the rows it is given. If Redis is down
     the run stays ``queued`` in the database and ``reconcile`` sends it later.
     """
-    spec = JOBS.get(name)
-    if spec is None:
-        raise EnqueueError(f"unknown job {name!r}")
+    spec = _spec(name)
     run = JobRun(id=uuid.uuid4().hex, name=name, queue=spec.queue, args=list(ids))
     db.session.add(run)
-    _push(run, spec, timeout)
+    _push(run, spec, timeout, delay_seconds)
     return run
 
 
@@ -142,6 +196,42 @@ def enqueue_all(name: str, ids: list[tuple[int, ...]]) -> list[JobRun]:
     for run in runs:
         _push(run, spec, None)
     return runs
+
+
+_AFTER_COMMIT = "jobs_after_commit"
+
+
+def enqueue_after_commit(name: str, *ids: int) -> JobRun:
+    """Record a run in the caller's transaction; it goes to Redis only once that commits.
+
+    For work that must follow a change (a webhook for it) and never precede or outlive it: a
+    rollback discards the run with the change; a Redis outage leaves it for ``reconcile``.
+    """
+    spec = _spec(name)
+    run = JobRun(
+        id=uuid.uuid4().hex,
+        name=name,
+        queue=spec.queue,
+        args=list(ids),
+        rq_job_id=uuid.uuid4().hex,
+    )
+    db.session.add(run)
+    db.session.info.setdefault(_AFTER_COMMIT, []).append((_Ticket.of(run), spec))
+    return run
+
+
+@sa.event.listens_for(FlaskSession, "after_commit")
+def _send_after_commit(session: sa.orm.Session) -> None:
+    for ticket, spec in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            _send(ticket, spec, None)
+        except redis.RedisError as error:
+            log.warning("job %s (%s) not queued, Redis down: %s", ticket.run_id, ticket.name, error)
+
+
+@sa.event.listens_for(FlaskSession, "after_rollback")
+def _forget_after_rollback(session: sa.orm.Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 def current_job_id() -> str | None:

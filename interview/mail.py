@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.policy
+import re
 import smtplib
 import ssl
 import uuid
@@ -13,6 +14,13 @@ from email.parser import BytesParser
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def header_text(text: str) -> str:
+    """One line for an email header: control characters (CR, LF...) become spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 @dataclass(frozen=True)

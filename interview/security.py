@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user, login_required
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from .extensions import db
@@ -80,8 +81,16 @@ class IdConverter(IntegerConverter):
     and tomorrow's) answers 404 for an id the database could not hold, instead of a 500.
     """
 
-    def __init__(self, map, fixed_digits=0, min=0, max=ID_MAX, signed=False) -> None:  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=0, max=None, signed=False) -> None:  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > ID_MAX:
+            # Not "no rule matched" (Werkzeug would then answer 405 when the same path takes
+            # other methods): this path names an object that cannot exist.
+            raise NotFound()
+        return number
 
 
 def valid_id(value: Any) -> bool:
@@ -98,12 +107,17 @@ def parse_id(raw: str | None) -> int | None:
     return value if valid_id(value) else None
 
 
-def get_in_org_or_404(model: type[T], object_id: int | None) -> T:
-    """Load a row that has ``org_id``; another organisation's row is indistinguishable from none."""
+def get_in_org_or_404(model: type[T], object_id: int | None, org_id: int | None = None) -> T:
+    """Load a row that has ``org_id``; another organisation's row is indistinguishable from none.
+
+    The organisation is the signed-in user's, or ``org_id`` (an API key's).
+    """
+    if org_id is None:
+        org_id = current_user.org_id
     if not valid_id(object_id):
         abort(404)
     obj = db.session.get(model, object_id)
-    if obj is None or obj.org_id != current_user.org_id:  # type: ignore[attr-defined]
+    if obj is None or obj.org_id != org_id:  # type: ignore[attr-defined]
         abort(404)
     return obj
 

@@ -26,6 +26,14 @@ def link_token(key: str, invitation_id: int, nonce: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def data_link_token(key: str, invitation_id: int, nonce: str) -> str:
+    """The secret in a candidate's "your data" link: like ``link_token``, another purpose."""
+    digest = hmac.new(
+        key.encode(), f"data-link:{invitation_id}:{nonce}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

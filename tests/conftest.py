@@ -194,10 +194,14 @@ def worker_env(app: Flask, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": app.config["REDIS_URL"],
         "MEDIA_ROOT": app.config["MEDIA_ROOT"],
+        "WORK_DIR": app.config["WORK_DIR"],
         "MEDIA_GRACE_SECONDS": str(app.config["MEDIA_GRACE_SECONDS"]),
         "SECRET_KEY": app.config["SECRET_KEY"],
         "PYTHONPATH": str(PROJECT_ROOT),
         "FLASK_APP": "wsgi",
+        # Speech recognition as the app under test has it (off unless a test turns it on).
+        "TRANSCRIPTS_ENABLED": "1" if app.config["TRANSCRIPTS_ENABLED"] else "0",
+        "TRANSCRIPTS_MODEL_DIR": app.config["TRANSCRIPTS_MODEL_DIR"],
         **overrides,
     }
 

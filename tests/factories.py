@@ -31,9 +31,13 @@ from interview.models import (
     ScreeningStatus,
     Take,
     TakeStatus,
+    Transcript,
+    TranscriptSegment,
+    TranscriptStatus,
     User,
     utcnow,
 )
+from interview.transcripts import vtt
 
 PASSWORD = "correct horse battery"
 
@@ -298,3 +302,38 @@ def stored_asset(t: Take, kind: AssetKind, data: bytes, content_type: str) -> Me
     db.session.add(asset)
     db.session.flush()
     return asset
+
+
+def transcribed(take: Take, lines: list[tuple[int, int, str]], *, language: str = "en"):
+    """A ready transcript of ``take`` written directly (no model): segments, captions and, for a
+    video answer, the sound-alone asset. For tests of what reads transcripts."""
+    org_id = take.question.invitation.org_id
+    transcript = Transcript(
+        org_id=org_id,
+        take_id=take.id,
+        status=TranscriptStatus.READY,
+        language=language,
+        text=" ".join(text for _s, _e, text in lines),
+        duration_ms=take.duration_ms,
+    )
+    db.session.add(transcript)
+    db.session.flush()
+    for position, (start, end, text) in enumerate(lines):
+        db.session.add(
+            TranscriptSegment(
+                transcript_id=transcript.id,
+                org_id=org_id,
+                position=position,
+                start_ms=start,
+                end_ms=end,
+                text=text,
+                words=[],
+            )
+        )
+    cues = [vtt.Cue(s / 1000, e / 1000, text) for s, e, text in lines]
+    captions = stored_asset(take, AssetKind.CAPTIONS, vtt.render(cues).encode(), "text/vtt")
+    transcript.captions_asset_id = captions.id
+    if not take.audio_only:
+        stored_asset(take, AssetKind.AUDIO, b"\x00" * 64, "audio/mp4")
+    db.session.flush()
+    return transcript

@@ -17,11 +17,14 @@ from werkzeug.routing import IntegerConverter
 from wtforms.fields.core import UnboundField
 
 from interview import create_app
+from interview.api import services as api_services
 from interview.extensions import db
 from interview.media.storage import get_storage
 from interview.models import (
+    ApiKey,
     Comment,
     Criterion,
+    DeliveryStatus,
     ImportStatus,
     InvitationImport,
     Question,
@@ -31,8 +34,14 @@ from interview.models import (
     Review,
     ReviewAssignment,
     Role,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
     utcnow,
 )
+from interview.privacy import requests as data_requests
+from interview.shares import services as shares
+from interview.webhooks import services as webhooks
 
 from .conftest import csrf_token, sign_in
 from .factories import OrgWithStaff
@@ -119,6 +128,36 @@ def _import(o: OrgWithStaff) -> int:
     return record.id
 
 
+def _fresh_api_key(o: OrgWithStaff) -> int:
+    """A live key of the organisation (fresh: a revoke consumes it)."""
+    api_services.create_key(o.org, f"sweep {secrets.token_hex(3)}", "read", None)
+    return db.session.scalar(sa.select(sa.func.max(ApiKey.id)).where(ApiKey.org_id == o.org.id))
+
+
+def _fresh_endpoint(o: OrgWithStaff) -> int:
+    """A webhook endpoint of the organisation (fresh: a delete consumes it)."""
+    endpoint, _secret = webhooks.create_endpoint(o.org.id, "http://127.0.0.1:9/x", ["answer.ready"])
+    return endpoint.id
+
+
+def _fresh_delivery(o: OrgWithStaff) -> int:
+    """A finished delivery to a fresh endpoint, so it can be replayed."""
+    endpoint = db.session.get(WebhookEndpoint, _fresh_endpoint(o))
+    event = WebhookEvent(
+        org_id=o.org.id, msg_id=f"msg_{secrets.token_hex(8)}", type="answer.ready", data={}
+    )
+    delivery = WebhookDelivery(event=event, endpoint=endpoint, status=DeliveryStatus.FAILED)
+    db.session.add(delivery)
+    db.session.commit()
+    return delivery.id
+
+
+def _fresh_share(o: OrgWithStaff) -> int:
+    """A live share link of the completed candidate (fresh: a revoke consumes it)."""
+    share, _token = shares.create(o.screening, [o.completed.id], o.users[Role.RECRUITER])
+    return share.id
+
+
 ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "screening_id": lambda o: o.screening.id,
     "user_id": lambda o: o.spare.id,
@@ -134,7 +173,12 @@ ID_RESOLVERS: dict[str, Callable[[OrgWithStaff], int | str]] = {
     "comment_id": _fresh_comment,
     "assignment_id": _fresh_assignment,
     "report_id": _fresh_report,
+    "data_token": lambda o: data_requests.data_token(o.completed),
     "import_id": _import,
+    "key_id": _fresh_api_key,
+    "endpoint_id": _fresh_endpoint,
+    "delivery_id": _fresh_delivery,
+    "share_id": _fresh_share,
     "org_id": lambda o: o.org.id,
 }
 
@@ -158,11 +202,13 @@ def _discover() -> tuple[
     roles = {
         e: getattr(view, "allowed_roles", frozenset()) for e, view in app.view_functions.items()
     }
-    return found, public, every_method, roles
+    keyed = {e for e, view in app.view_functions.items() if getattr(view, "api_scope", None)}
+    return found, public, every_method, roles, keyed
 
 
-ROUTES, PUBLIC, EVERY_METHOD, ALLOWED = _discover()
-PROTECTED = [r for r in ROUTES if r[0] not in PUBLIC]
+ROUTES, PUBLIC, EVERY_METHOD, ALLOWED, KEYED = _discover()
+PROTECTED = [r for r in ROUTES if r[0] not in PUBLIC and r[0] not in KEYED]
+API_ROUTES = [r for r in ROUTES if r[0] in KEYED]
 
 
 def _url(app: Flask, endpoint: str, owner: OrgWithStaff) -> str:
@@ -176,7 +222,11 @@ def test_every_view_declares_who_may_use_it(app):
     """Is every route either public or guarded by roles_required?"""
     for endpoint, _rule, _method in ROUTES:
         view = app.view_functions[endpoint]
-        assert getattr(view, "is_public", False) or getattr(view, "allowed_roles", None), endpoint
+        assert (
+            getattr(view, "is_public", False)
+            or getattr(view, "allowed_roles", None)
+            or getattr(view, "api_scope", None)
+        ), endpoint
 
 
 def test_every_url_argument_has_a_resolver(app):
@@ -239,6 +289,39 @@ def test_screening_list_shows_only_own_organisation(org, other_org, sign_in_as):
     assert "Globex secret project" not in page
 
 
+def _api_request(client, method: str, url: str, key: str | None):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.open(url, method=method, headers=headers, json={})
+
+
+def test_api_keys_scopes_and_organisations(app, client, org, other_org):
+    """API, every keyed route: no key → 401; a key without the scope → 403; with it → served;
+    another organisation's object → 404 (even with every scope). One test over all routes (the
+    two organisations are built once), every route checked."""
+    assert len(API_ROUTES) >= 20
+    everything = api_services.create_key(org.org, "all", "read,invite,decide,webhooks", None)
+    reader = api_services.create_key(org.org, "reader", "read", None)
+    for endpoint, rule, method in API_ROUTES:
+        _check_api_route(app, client, org, other_org, endpoint, rule, method, everything, reader)
+
+
+def _check_api_route(app, client, org, other_org, endpoint, rule, method, everything, reader):
+    scope = app.view_functions[endpoint].api_scope
+    own = _url(app, endpoint, org)
+    assert _api_request(client, method, own, None).status_code == 401, endpoint
+    if scope != "read":
+        assert _api_request(client, method, own, reader).status_code == 403, endpoint
+    served = _api_request(client, method, _url(app, endpoint, org), everything)
+    assert served.status_code < 500, (endpoint, served.status_code)
+    assert served.status_code not in (401, 403, 404), (endpoint, served.status_code, served.json)
+    if "<" in rule:
+        foreign = _api_request(client, method, _url(app, endpoint, other_org), everything)
+        # An empty body fails validation before any look-up: the same 422 for own and foreign
+        # objects, which reveals nothing; otherwise another organisation's object is a 404.
+        same_refusal = foreign.status_code == served.status_code == 422
+        assert foreign.status_code == 404 or same_refusal, (endpoint, foreign.status_code)
+
+
 # Endpoints exempt from CSRF on purpose: the candidate API, whose capability is the secret
 # token in its URL (a third-party site cannot know it), and which standard tus clients call.
 CSRF_EXEMPT_PREFIX = "candidate."
@@ -260,6 +343,8 @@ def test_state_changing_routes_refuse_a_request_without_csrf_token(
     if endpoint in CSRF_EXEMPT:
         assert endpoint.startswith(CSRF_EXEMPT_PREFIX) and "<token>" in rule
         return
+    if endpoint in KEYED:
+        return  # the API: a key in a header, never a cookie (test_session_cookie_is_not_...)
     allowed = getattr(app.view_functions[endpoint], "allowed_roles", None)
     client = sign_in_as(next(iter(allowed))) if allowed else app.test_client()
     response = client.open(_url(app, endpoint, org), method=method, data={"x": "1"})

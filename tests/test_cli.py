@@ -66,7 +66,10 @@ def test_demo_is_idempotent_and_its_accounts_work(app, runner):
 def test_tick_runs_reminders_and_reconcile(runner, org):
     result = runner.invoke(args=["jobs", "tick"])
     assert result.exit_code == 0, result.output
-    assert "start=0 deadline=0 expired=0 requeued_jobs=0 requeued_takes=0" in result.output
+    assert (
+        "start=0 deadline=0 expired=0 requeued_jobs=0 requeued_takes=0 requeued_transcripts=0"
+        in result.output
+    )
 
 
 def test_create_admin_makes_an_organisation_and_its_admin(app, runner):
@@ -108,7 +111,8 @@ def test_create_admin_refuses_short_password_and_duplicates(app, runner):
 
 def test_demo_has_completed_interviews_with_real_processed_videos(app, runner, sign_in_as):
     """Can a newcomer review at once? Three completed interviews, every question answered
-    by a 5-8 s video that went through the media pipeline, playable by a reviewer."""
+    by a short video (a spoken answer when espeak-ng is installed, 5-8 s of tone otherwise)
+    that went through the media pipeline, playable by a reviewer."""
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert "Completed interviews with answer videos: Jordan Rivera" in result.output
@@ -130,7 +134,7 @@ def test_demo_has_completed_interviews_with_real_processed_videos(app, runner, s
             assert take.status == TakeStatus.READY, take.failure_reason
             assert take.flags == []  # moving picture, audible sound
             if not question.is_practice:
-                assert 5000 <= take.duration_ms <= 8500, take.duration_ms
+                assert 3000 <= take.duration_ms <= 20_000, take.duration_ms
             kinds = {a.kind: a for a in take.assets}
             assert set(kinds) == {AssetKind.ORIGINAL, AssetKind.MP4, AssetKind.POSTER}
             assert all(storage.exists(a.storage_key) for a in kinds.values())

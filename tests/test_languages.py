@@ -48,6 +48,8 @@ CANDIDATE_SOURCES = {
         ("python", "interview/errors.py"),
         ("python", "interview/filters.py"),
         ("python", "interview/recruiter/jobs.py"),
+        ("python", "interview/privacy/settings.py"),
+        ("jinja2", "templates/privacy/_notice.html"),
     ],
     "js": [
         ("javascript", str(p.relative_to(PROJECT_ROOT)))

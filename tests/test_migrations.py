@@ -8,6 +8,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
 from interview.extensions import db, migrate
+from interview.models.transcripts import is_search_structure
 
 
 def _script() -> ScriptDirectory:
@@ -21,7 +22,14 @@ def test_migrations_have_exactly_one_head(app):
 def test_migrated_schema_matches_the_models(app):
     """After `flask db upgrade`, does autogenerate find nothing left to migrate?"""
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                # full-text search structures are made by hand in the migration
+                "include_name": lambda name, _type, _parents: not is_search_structure(name),
+            },
+        )
         assert context.get_current_revision() == _script().get_current_head()
         diff = compare_metadata(context, db.metadata)
     assert diff == []

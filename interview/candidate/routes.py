@@ -22,7 +22,10 @@ from ..forms import ConfirmForm
 from ..languages import use_language
 from ..media import services as media
 from ..models import AssetKind, InvitationStatus, MediaAsset, TakeStatus, utcnow
+from ..privacy import requests as data_requests
+from ..privacy import settings as privacy_settings
 from ..security import client_ip, public
+from ..transcripts import reading as transcript_reading
 from . import services, uploads
 from .forms import ConsentForm
 
@@ -64,6 +67,9 @@ def _landing(token: str, invitation, form: ConsentForm, status: int):
         questions=[(q, services.limits(invitation, q)) for q in questions if not q.is_practice],
         practice=next((q for q in questions if q.is_practice), None),
         form=form,
+        notice=privacy_settings.notice(invitation.screening.organization),
+        # Once they consented, something is stored about them: their data link shows.
+        data_link=data_requests.data_link(invitation) if invitation.started_at else None,
     )
     return page, status, {"Cache-Control": "no-store"}
 
@@ -179,6 +185,13 @@ def _state(token: str, invitation) -> dict:
                     "candidate.prompt_video", token=token, position=q.position
                 )
                 if q.prompt_video_id is not None and q.revealed_at is not None
+                else None,
+                "prompt_captions_url": url_for(
+                    "candidate.prompt_captions", token=token, position=q.position
+                )
+                if q.prompt_video_id is not None
+                and q.revealed_at is not None
+                and transcript_reading.prompt_captions(q.prompt_video_id) is not None
                 else None,
                 "upload_create_url": url_for(
                     "candidate.create_upload", token=token, position=q.position
@@ -505,6 +518,20 @@ def prompt_video(token: str, position: int):
     return media.send_asset(asset)
 
 
+@bp.route("/<token>/api/questions/<int:position>/captions")
+@public
+@limiter.limit(_api_limit)
+def prompt_captions(token: str, position: int):
+    """Captions (WebVTT) of the question's video, made on this server like answers' ones."""
+    question = _own_or_404(token, lambda inv: services.question_by_position(inv, position))
+    if question.prompt_video_id is None or question.revealed_at is None:
+        abort(404)
+    captions = transcript_reading.prompt_captions(question.prompt_video_id)
+    if captions is None:
+        abort(404)
+    return media.send_asset(captions)
+
+
 @bp.route("/<token>/review", methods=["GET", "POST"])
 @public
 @limiter.limit(_link_limit)
@@ -552,11 +579,15 @@ def done(token: str):
         return _problem(error)
     if invitation.status != InvitationStatus.COMPLETED:
         return redirect(url_for("candidate.landing", token=token))
+    answers = [q for q in invitation.questions if not q.is_practice]
     page = render_template(
         "candidate/done.html",
         brand_org=invitation.screening.organization,
         invitation=invitation,
         screening=invitation.screening,
-        answers=[q for q in invitation.questions if not q.is_practice],
+        answers=answers,
+        texts=transcript_reading.for_takes(q.response.take_id for q in answers if q.response),
+        data_link=data_requests.data_link(invitation),
+        data_link_external=data_requests.data_link(invitation, external=True),
     )
     return page, 200, {"Cache-Control": "no-store"}

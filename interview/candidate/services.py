@@ -10,7 +10,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, tokens
+from .. import audit, jobs, tokens
 from ..extensions import db
 from ..media import probe
 from ..models import (
@@ -24,6 +24,7 @@ from ..models import (
     TakeStatus,
     utcnow,
 )
+from ..webhooks import services as webhooks
 
 
 class LinkProblem(Exception):
@@ -138,6 +139,7 @@ def touch(invitation: Invitation, ip: str | None) -> None:
         invitation.status = InvitationStatus.OPENED
         invitation.opened_at = now
         audit.record("invitation.opened", invitation, actor_label="candidate")
+        webhooks.emit_for_invitation(invitation, "invitation.opened")
     invitation.last_activity_at = now
     db.session.commit()
 
@@ -163,6 +165,7 @@ def start(invitation: Invitation, ip: str | None) -> None:
         for index, q in enumerate(invitation.screening.questions)
     ]
     audit.record("invitation.started", invitation, actor_label="candidate", consent_ip=ip)
+    webhooks.emit_for_invitation(invitation, "interview.started")
     db.session.commit()
 
 
@@ -479,4 +482,7 @@ def submit(invitation: Invitation) -> None:
     invitation.completed_at = now
     invitation.last_activity_at = now
     audit.record("invitation.completed", invitation, actor_label="candidate")
+    webhooks.emit_for_invitation(invitation, "interview.completed")
     db.session.commit()
+    # The receipt, with the candidate's "your data" link (privacy.jobs.send_receipt).
+    jobs.enqueue("email.receipt", invitation.id)

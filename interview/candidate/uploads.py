@@ -19,6 +19,7 @@ import errno
 import hashlib
 import logging
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -34,6 +35,9 @@ from ..media import chunks
 from ..media import services as media
 from ..media.storage import StorageError, get_storage
 from ..models import InterviewQuestion, Invitation, Take, TakeStatus, UploadChunk, utcnow
+from ..privacy import catalogue
+from ..privacy import services as privacy
+from ..privacy.services import ErasePolicy, StoredFile
 from .services import DISCARDED
 
 log = logging.getLogger(__name__)
@@ -422,3 +426,38 @@ def terminate(state: UploadState) -> None:
     )
     db.session.commit()
     chunks.discard_chunks([state.take_id])
+
+
+# --- privacy: partial uploads are part of "everything about a candidate" -----------------------
+
+
+def _chunk_files(invitation_ids: Sequence[int]) -> list[StoredFile]:
+    """The stored chunks of these candidates' uploads (the privacy purge deletes them)."""
+    take_ids = catalogue.take_ids(invitation_ids)
+    if not take_ids:
+        return []
+    return [
+        StoredFile("storage", key)
+        for key in db.session.scalars(
+            sa.select(UploadChunk.storage_key).where(UploadChunk.take_id.in_(take_ids))
+        )
+    ]
+
+
+def _erase_chunks(invitation_ids: Sequence[int], _policy: ErasePolicy) -> None:
+    take_ids = catalogue.take_ids(invitation_ids)
+    if take_ids:
+        db.session.execute(
+            sa.delete(UploadChunk)
+            .where(UploadChunk.take_id.in_(take_ids))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _chunk_keys() -> Iterable[str]:
+    return db.session.scalars(sa.select(UploadChunk.storage_key))
+
+
+privacy.register(
+    "upload chunks", files=_chunk_files, erase=_erase_chunks, keys=_chunk_keys, order=35
+)

@@ -30,7 +30,7 @@ from ..models import (
     UploadChunk,
     utcnow,
 )
-from .services import asset_of, store_original
+from .services import asset_of, enqueue_processing, store_original
 from .storage import StorageError, get_storage
 
 log = logging.getLogger(__name__)
@@ -145,17 +145,39 @@ def remove_staged_uploads(invitation_id: int) -> int:
 
 
 def sweep_abandoned_uploads(now: datetime | None = None) -> int:
-    """tus expiration: uploads still ``recording`` past their ``upload_expires_at`` fail as
-    abandoned (the attempt stays used) and their chunks go; chunks left by discarded or failed
-    takes, or by an assembly that stopped after its commit, go too. Never the bytes of a
-    recording upload that has not expired, nor of a complete take waiting to be assembled.
-    Returns how many chunks were removed."""
+    """tus expiration. An upload still ``recording`` past its ``upload_expires_at`` is closed:
+    if bytes arrived, they are kept (nothing recorded is lost): the take ends ``uploaded`` with
+    what arrived and goes to processing, so the candidate can watch and keep it or retake; an
+    upload that never received a byte fails as abandoned (the attempt stays used). Chunks left
+    by discarded or failed takes, or by an assembly that stopped after its commit, go. Never the
+    bytes of a recording upload that has not expired, nor of a complete take waiting to be
+    assembled. Returns how many chunks were removed."""
     now = now or utcnow()
     expired = sa.and_(
         Take.status == TakeStatus.RECORDING,
         Take.upload_expires_at.is_not(None),
         Take.upload_expires_at < now,
     )
+    cut_short = db.session.scalars(
+        sa.select(Take.id).where(expired, Take.bytes_received > 0).order_by(Take.id)
+    ).all()
+    for take_id in cut_short:
+        closed = db.session.execute(
+            sa.update(Take)
+            .where(Take.id == take_id, expired)  # re-checked: a PATCH may have just landed
+            .values(status=TakeStatus.UPLOADED, upload_length=Take.bytes_received, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        if closed.rowcount:
+            take = db.session.get(Take, take_id)
+            db.session.refresh(take)
+            take.flags = [*(take.flags or []), "upload_cut_short"]
+            db.session.commit()
+            log.info(
+                "take %s: upload expired with %s bytes; kept them", take_id, take.bytes_received
+            )
+            enqueue_processing(take)  # the worker assembles what arrived, then processes it
     abandoned = db.session.scalars(sa.select(Take.id).where(expired)).all()
     if abandoned:
         db.session.execute(

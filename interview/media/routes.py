@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, request
 from flask_login import current_user
 
-from .. import audit
-from ..extensions import db
 from ..models import InvitationStatus, MediaAsset, Role
+from ..review.access import may_stream_answer_asset
 from ..security import get_in_org_or_404, may_see_invitation, roles_required
 from . import services
 
@@ -31,15 +30,7 @@ def asset(asset_id: int):
             current_user.role == Role.REVIEWER and invitation.status != InvitationStatus.COMPLETED
         ):
             abort(404)
-    download = request.args.get("download") == "1"
-    response = services.send_asset(media, as_attachment=download)
-    started = request.method == "GET" and services.is_new_viewing(request.headers.get("Range"))
-    if started and response.status_code in (200, 206, 302):
-        audit.record(
-            "media.download" if download else "media.stream",
-            media,
-            kind=media.kind.value,
-            take_id=media.take_id,
-        )
-        db.session.commit()
-    return response
+        # Audio-only and transcript-only review: no picture (or sound) before they submit.
+        if not may_stream_answer_asset(current_user, invitation, media.kind, media.content_type):
+            abort(404)
+    return services.serve_and_audit(media, as_attachment=request.args.get("download") == "1")

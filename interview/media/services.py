@@ -13,6 +13,7 @@ import hashlib
 import io
 import logging
 import mimetypes
+import os
 import secrets
 import tempfile
 from dataclasses import dataclass
@@ -21,10 +22,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import Response, current_app, redirect, request, send_file
 from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
 
-from .. import jobs
+from .. import audit, jobs
 from ..extensions import db
 from ..models import (
     AssetKind,
@@ -38,16 +40,21 @@ from ..models import (
     utcnow,
 )
 from ..models import Response as KeptAnswer
+from ..webhooks import services as webhooks
 from . import probe, transcode
 from .storage import NotStored, Storage, get_storage
 
 log = logging.getLogger(__name__)
 
+# Sent (with ``take_id``) after a take became ready and was committed. Other areas listen
+# (transcripts queue their recognition) without media knowing them.
+take_ready = Namespace().signal("take-ready")
+
 JOB_NAME = "process_take"
 STILL_TRYING = "processing kept failing"
 NO_ORIGINAL = "no recording was uploaded"
 # Set by the upload (not by processing), kept when outputs are (re)published.
-UPLOAD_FLAGS = ("uploaded_late",)
+UPLOAD_FLAGS = ("uploaded_late", "upload_cut_short")
 
 _SUFFIXES = {
     "video/webm": ".webm",
@@ -69,6 +76,13 @@ class Outcome:
 
 
 # --- keys and limits ------------------------------------------------------------------------
+
+
+def work_dir() -> str:
+    """Where media jobs make their work folders (WORK_DIR), created on first use."""
+    path = current_app.config["WORK_DIR"]
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def kept_answer_invitation(take_id: int) -> Invitation | None:
@@ -399,6 +413,11 @@ def _publish(take: Take, token: str, outputs: _Outputs, keys: dict[AssetKind, st
         for key in keys.values():
             storage.delete(key)
         return False
+    question = take.question
+    if not question.is_practice:
+        webhooks.emit_for_invitation(
+            question.invitation, "answer.ready", take_id=take.id, question=question.position
+        )
     replaced = []
     media_key = keys[AssetKind.MP4]
     replaced.append(
@@ -437,6 +456,7 @@ def _publish(take: Take, token: str, outputs: _Outputs, keys: dict[AssetKind, st
     for key in replaced:
         if key:
             storage.delete(key)
+    take_ready.send(current_app._get_current_object(), take_id=take.id)
     return True
 
 
@@ -468,7 +488,7 @@ def process(take_id: int, job_id: str | None = None) -> Outcome:
             fail(take_id, token, NO_ORIGINAL)
             return Outcome(take_id, "failed", NO_ORIGINAL)
         with (
-            tempfile.TemporaryDirectory(prefix=f"take-{take_id}-") as workdir,
+            tempfile.TemporaryDirectory(prefix=f"take-{take_id}-", dir=work_dir()) as workdir,
             storage.local_copy(original.storage_key) as src,
         ):
             outputs = _derive(take, src, Path(workdir), timeout=job_timeout(take))
@@ -637,9 +657,13 @@ def send_stored(
 
 def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
     """Serve one asset to someone already authorised (``send_stored``); for object storage, a
-    redirect to a short-lived presigned URL instead."""
+    redirect to a short-lived presigned URL instead, except captions: a <track> must come from
+    the page's own origin, and they are small."""
     storage: Storage = get_storage()
-    url = storage.presigned_url(asset.storage_key, current_app.config["MEDIA_URL_EXPIRES_SECONDS"])
+    url = None
+    if asset.kind != AssetKind.CAPTIONS:
+        expires = current_app.config["MEDIA_URL_EXPIRES_SECONDS"]
+        url = storage.presigned_url(asset.storage_key, expires)
     if url is not None:
         response = redirect(url, code=302)
         response.headers["Cache-Control"] = "private, no-store"
@@ -654,6 +678,23 @@ def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
         last_modified=asset.updated_at,
         max_age=3600,
     )
+
+
+def serve_and_audit(asset: MediaAsset, *, as_attachment: bool = False, **details: Any) -> Response:
+    """``send_asset``, and an audit event (``media.stream`` / ``media.download``) when a viewing
+    or download starts (not for every seek). For pages, the API and share links alike."""
+    response = send_asset(asset, as_attachment=as_attachment)
+    started = request.method == "GET" and is_new_viewing(request.headers.get("Range"))
+    if started and response.status_code in (200, 206, 302):
+        audit.record(
+            "media.download" if as_attachment else "media.stream",
+            asset,
+            kind=asset.kind.value,
+            take_id=asset.take_id,
+            **details,
+        )
+        db.session.commit()
+    return response
 
 
 def is_new_viewing(range_header: str | None) -> bool:

@@ -47,6 +47,8 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
     def size(self, key: str) -> int: ...
     def presigned_url(self, key: str, expires_seconds: int) -> str | None: ...
+    def delete_many(self, keys: list[str]) -> None: ...
+    def list_keys(self, prefix: str = "") -> Iterator[tuple[str, float]]: ...
 
 
 class LocalStorage:
@@ -115,6 +117,21 @@ class LocalStorage:
     def presigned_url(self, key: str, expires_seconds: int) -> str | None:
         return None  # served by the app, which checks who asks
 
+    def delete_many(self, keys: list[str]) -> None:
+        for key in keys:
+            self.delete(key)
+
+    def list_keys(self, prefix: str = "") -> Iterator[tuple[str, float]]:
+        """Every stored key under ``prefix`` with its modification time (epoch seconds)."""
+        folder = self.root / prefix.rstrip("/") if prefix.endswith("/") else self.root
+        if not folder.is_dir() or self.root not in (folder, *folder.parents):
+            return
+        for path in folder.rglob("*"):
+            if path.is_file():
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    yield key, path.stat().st_mtime
+
 
 class S3Storage:
     """Objects in one bucket of any S3-compatible service (AWS, MinIO, Ceph, moto)."""
@@ -171,6 +188,28 @@ class S3Storage:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+
+    def delete_many(self, keys: list[str]) -> None:
+        """Up to 1,000 keys per request (S3's limit); a key already gone is not an error."""
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": check_key(k)} for k in keys[start : start + 1000]]
+            try:
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True}
+                )
+            except ClientError as error:
+                raise _not_stored_or(error, chunk[0]["Key"]) from error
+            except BotoCoreError as error:  # endpoint unreachable, timeouts
+                raise StorageError(f"S3 unavailable: {error}") from error
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise StorageError(f"{first.get('Key')}: {first.get('Code')}")
+
+    def list_keys(self, prefix: str = "") -> Iterator[tuple[str, float]]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"], item["LastModified"].timestamp()
 
     def exists(self, key: str) -> bool:
         try:

@@ -338,3 +338,18 @@ def make_poster(
     done = subprocess.run([FFMPEG, *args], capture_output=True, timeout=timeout, check=False)
     if done.returncode != 0 or not Path(out_path).is_file():
         raise MediaRejected(UNDECODABLE, done.stderr.decode()[-800:])
+
+
+def extract_audio(src: str | Path, out_path: str | Path, *, timeout: float) -> None:
+    """The sound of an MP4 answer alone, stream-copied into an M4A (no re-encoding), for
+    audio-only review and speech recognition."""
+    args = (
+        ffmpeg.input(local_url(src), **input_options(MOV))
+        .output(str(out_path), acodec="copy", vn=None, format="mp4", movflags="+faststart")
+        .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+        .overwrite_output()
+        .get_args()
+    )
+    done = subprocess.run([FFMPEG, *args], capture_output=True, timeout=timeout, check=False)
+    if done.returncode != 0 or not Path(out_path).is_file():
+        raise MediaRejected("the answer's sound could not be read", done.stderr.decode()[-800:])

@@ -1,6 +1,7 @@
 """The data model, one module per domain area; import models from here."""
 
 from .accounts import Organization, Role, User
+from .api import SCOPES, ApiKey, IdempotentRequest
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
 from .candidates import (
@@ -15,6 +16,7 @@ from .candidates import (
 from .imports import ImportStatus, InvitationImport
 from .jobs import JobRun, JobStatus
 from .media import AssetKind, MediaAsset, UploadChunk
+from .privacy import DataRequest, DataRequestKind, DataRequestStatus, PurgeItem
 from .reports import PageSize, Report, ReportKind, ReportStatus
 from .reviews import (
     Comment,
@@ -25,14 +27,45 @@ from .reviews import (
     ReviewStatus,
     Score,
 )
-from .screenings import Criterion, Question, Rubric, Screening, ScreeningStatus
+from .screenings import (
+    Criterion,
+    Question,
+    ReviewMode,
+    Rubric,
+    Screening,
+    ScreeningStatus,
+)
+from .shares import ShareLink, ShareLinkCandidate
+from .transcripts import Transcript, TranscriptSegment, TranscriptStatus
+from .webhooks import (
+    EVENT_TYPES,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
+    "EVENT_TYPES",
+    "SCOPES",
+    "ApiKey",
+    "DeliveryStatus",
+    "IdempotentRequest",
+    "ShareLink",
+    "ShareLinkCandidate",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "AssetKind",
     "AuditEvent",
     "Comment",
     "Criterion",
     "Decision",
+    "DataRequest",
+    "DataRequestKind",
+    "DataRequestStatus",
     "EmailStatus",
     "ImportStatus",
     "InterviewQuestion",
@@ -44,6 +77,7 @@ __all__ = [
     "MediaAsset",
     "Organization",
     "PageSize",
+    "PurgeItem",
     "Question",
     "Recommendation",
     "Report",
@@ -51,6 +85,7 @@ __all__ = [
     "ReportStatus",
     "Response",
     "Review",
+    "ReviewMode",
     "ReviewAssignment",
     "ReviewStatus",
     "Role",
@@ -60,6 +95,9 @@ __all__ = [
     "ScreeningStatus",
     "Take",
     "TakeStatus",
+    "Transcript",
+    "TranscriptSegment",
+    "TranscriptStatus",
     "UTCDateTime",
     "UploadChunk",
     "User",

@@ -39,6 +39,12 @@ class Organization(TimestampMixin, db.Model):
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     # Days a finished interview's media is kept before the retention sweep deletes it.
     retention_days: Mapped[int] = mapped_column(default=365)
+    # After a candidate's data is deleted, keep their scores as anonymous numbers for figures.
+    keep_anonymous_scores: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Whether a candidate's data export includes what reviewers wrote about them.
+    export_includes_reviews: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Who candidates write to about their data (an email address or a sentence).
+    privacy_contact: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
     # IANA zone staff see times in unless they choose their own, and emails state.
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     # Branding on candidates' pages and emails (interview/branding): an accent colour that

@@ -15,6 +15,7 @@ from .base import TimestampMixin, UTCDateTime, enum_column
 if TYPE_CHECKING:
     from .media import MediaAsset
     from .screenings import Question, Screening
+    from .transcripts import Transcript
 
 
 class InvitationStatus(enum.StrEnum):
@@ -74,6 +75,14 @@ class Invitation(TimestampMixin, db.Model):
     invite_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_start_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_deadline_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The candidate's long-lived "your data" link (export, deletion), derived like the link token.
+    data_token_nonce: Mapped[str | None] = mapped_column(sa.String(32))
+    data_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Set when the candidate's personal data was purged: the row stays as "Deleted candidate".
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # A legal hold stops deletion (requests and retention) until an admin lifts it.
+    legal_hold_reason: Mapped[str | None] = mapped_column(sa.Text)
+    legal_hold_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     screening: Mapped[Screening] = relationship()
     questions: Mapped[list[InterviewQuestion]] = relationship(
@@ -192,6 +201,8 @@ class Take(TimestampMixin, db.Model):
     assets: Mapped[list[MediaAsset]] = relationship(
         back_populates="take", cascade="all, delete-orphan"
     )
+    # Deleted with the take, with its segments (the captions and sound are among its assets).
+    transcript: Mapped[Transcript | None] = relationship(cascade="all, delete-orphan")
 
     __table_args__ = (
         sa.UniqueConstraint("question_id", "attempt"),

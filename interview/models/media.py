@@ -21,6 +21,8 @@ class AssetKind(enum.StrEnum):
     MP4 = "mp4"
     POSTER = "poster"
     PROMPT_VIDEO = "prompt_video"
+    CAPTIONS = "captions"  # WebVTT made from the transcript
+    AUDIO = "audio"  # the answer's sound alone, for audio-only and transcript-first review
 
 
 class MediaAsset(TimestampMixin, db.Model):

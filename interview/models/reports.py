@@ -62,6 +62,8 @@ class Report(TimestampMixin, db.Model):
     # Fingerprint of the scores the report was rendered from: a mismatch marks it stale.
     scores_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Candidate PDF: each answer's transcript printed under it (a report option).
+    with_transcripts: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     __table_args__ = (
         sa.CheckConstraint(

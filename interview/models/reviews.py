@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import TimestampMixin, UTCDateTime, enum_column
+from .screenings import ReviewMode
 
 if TYPE_CHECKING:
     from .accounts import User
@@ -68,6 +69,10 @@ class Review(TimestampMixin, db.Model):
     note: Mapped[str] = mapped_column(sa.Text, default="")
     rubric_version: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The screening's review mode when this review was submitted (agreement is shown per mode).
+    mode: Mapped[ReviewMode] = mapped_column(
+        enum_column(ReviewMode), default=ReviewMode.VIDEO, server_default=ReviewMode.VIDEO.value
+    )
     # Kept in step with the scores on every change (services.recompute): the sum of this
     # reviewer's weighted response scores and how many responses have one, so queues can sort
     # and average 10,000 candidates without reading every score.

@@ -30,6 +30,14 @@ class ScreeningStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class ReviewMode(enum.StrEnum):
+    """What reviewers get before they submit: the video, its sound alone, or the transcript."""
+
+    VIDEO = "video"
+    AUDIO = "audio"
+    TRANSCRIPT = "transcript"
+
+
 class Screening(TimestampMixin, db.Model):
     __tablename__ = "screenings"
 
@@ -54,6 +62,11 @@ class Screening(TimestampMixin, db.Model):
     anonymize_candidates: Mapped[bool] = mapped_column(default=False)
     # The language of the candidate's pages and emails (a code of interview.languages.LANGUAGES).
     language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
+    review_mode: Mapped[ReviewMode] = mapped_column(
+        enum_column(ReviewMode), default=ReviewMode.VIDEO, server_default=ReviewMode.VIDEO.value
+    )
+    # Language of the answers for speech recognition (ISO 639-1); None: detect per answer.
+    answer_language: Mapped[str | None] = mapped_column(sa.String(8))
     # Once set, decisions are final: reviewers can no longer reopen or change their reviews.
     decisions_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

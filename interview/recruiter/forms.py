@@ -22,10 +22,34 @@ from ..models.screenings import (
     ANSWER_SECONDS_MIN,
     RETAKES_MAX,
     THINK_SECONDS_MAX,
+    ReviewMode,
 )
 from .services import megabytes, prompt_video_limit
 
 TEXT_MAX = 5000
+# Languages Whisper transcribes well, by ISO 639-1 code (any of its 99 is detected when unset).
+ANSWER_LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("es", "Spanish"),
+    ("fr", "French"),
+    ("it", "Italian"),
+    ("nl", "Dutch"),
+    ("pt", "Portuguese"),
+    ("pl", "Polish"),
+    ("sv", "Swedish"),
+    ("da", "Danish"),
+    ("no", "Norwegian"),
+    ("fi", "Finnish"),
+    ("tr", "Turkish"),
+    ("ru", "Russian"),
+    ("uk", "Ukrainian"),
+    ("ja", "Japanese"),
+    ("zh", "Chinese"),
+    ("ko", "Korean"),
+    ("ar", "Arabic"),
+    ("hi", "Hindi"),
+]
 
 
 class ScreeningForm(FlaskForm):
@@ -58,6 +82,28 @@ class ScreeningForm(FlaskForm):
         default="en",
         description="The language of the candidate's pages and emails; "
         "candidates can switch to another one on their pages.",
+    )
+    review_mode = SelectField(
+        "Review mode",
+        choices=[
+            SelectChoice(ReviewMode.VIDEO.value, "Video (see and hear the candidate)"),
+            SelectChoice(ReviewMode.AUDIO.value, "Audio only (hear, not see, until submitted)"),
+            SelectChoice(ReviewMode.TRANSCRIPT.value, "Transcript only (read until submitted)"),
+        ],
+        default=ReviewMode.VIDEO.value,
+        coerce=ReviewMode,
+        description="Scoring from sound or text first reduces appearance and accent bias; "
+        "the Results page shows agreement per mode.",
+    )
+    answer_language = SelectField(
+        "Answer language",
+        choices=[
+            SelectChoice("", "Detect automatically"),
+            *(SelectChoice(code, name) for code, name in ANSWER_LANGUAGES),
+        ],
+        default="",
+        coerce=lambda value: value or None,
+        description="For transcripts and captions, made on this server.",
     )
     submit = SubmitField("Save")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from email.utils import formataddr
 
 from flask import current_app, render_template
@@ -11,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import jobs, mail
 from ..extensions import db
+from ..mail import header_text
 from ..models import EmailStatus, Invitation, InvitationStatus, utcnow
 from .services import LIVE_STATUSES, candidate_link
 
@@ -19,14 +19,6 @@ KINDS = {
     "reminder_start": _l("Reminder: your video interview for %(title)s"),
     "reminder_deadline": _l("Last day: your video interview for %(title)s"),
 }
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
-
-
-def header_text(text: str) -> str:
-    """One line for an email header: control characters (CR, LF...) become spaces."""
-    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def render_message(invitation: Invitation, kind: str) -> mail.Message:

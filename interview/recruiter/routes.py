@@ -53,6 +53,8 @@ SCREENING_FIELDS = (
     "blind_review",
     "anonymize_candidates",
     "language",
+    "review_mode",
+    "answer_language",
 )
 QUESTION_FIELDS = ("prompt", "think_seconds", "answer_seconds", "max_retakes", "is_practice")
 CRITERION_FIELDS = (
@@ -582,7 +584,10 @@ def show_link(screening_id: int, invitation_id: int):
     invitation = _invitation(screening, invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if invitation.status == InvitationStatus.REVOKED:
+    if invitation.deleted_at is not None:
+        flash("This candidate's data was deleted; their link no longer works.", "danger")
+        link = None
+    elif invitation.status == InvitationStatus.REVOKED:
         flash("This invitation is revoked; its link does not work.", "danger")
         link = None
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -38,6 +39,7 @@ from ..models import (
 )
 from ..models.screenings import ANSWER_SECONDS_MAX, ANSWER_SECONDS_MIN
 from ..reports.services import funnel  # noqa: F401  (the screening page's funnel)
+from ..transcripts import services as transcripts
 
 # Statuses in which a candidate can still act on their link.
 LIVE_STATUSES = (InvitationStatus.INVITED, InvitationStatus.OPENED, InvitationStatus.IN_PROGRESS)
@@ -108,6 +110,8 @@ def duplicate_screening(
         blind_review=screening.blind_review,
         anonymize_candidates=screening.anonymize_candidates,
         language=screening.language,
+        review_mode=screening.review_mode,
+        answer_language=screening.answer_language,
         is_template=as_template,
         status=ScreeningStatus.DRAFT,
     )
@@ -383,6 +387,55 @@ def invite(screening: Screening, name: str, email: str, *, send_email: bool = Tr
     return invitation
 
 
+@dataclass
+class ImportResult:
+    invited: list[Invitation] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line number, email)
+
+
+def invite_many(
+    screening: Screening,
+    rows: list[tuple[int, str, str]],
+    *,
+    send_email: bool = True,
+    result: ImportResult | None = None,
+) -> ImportResult:
+    """Invite every good (line or index, name, email) row; bad rows and duplicates are reported
+    by their number, never half-done. The API's bulk invitation uses it (the CSV import runs
+    as a job: recruiter/imports.py)."""
+    check_can_invite(screening)
+    result = result or ImportResult()
+    seen: set[str] = set()
+    for line, raw_name, raw_email in rows:
+        name, raw_email = (raw_name or "").strip(), (raw_email or "").strip()
+        if not name:
+            result.errors.append((line, "the name is empty"))
+            continue
+        try:
+            email = normalise_candidate_email(raw_email)
+        except RecruitingError as error:
+            result.errors.append((line, f"{raw_email or '(empty)'}: {error}"))
+            continue
+        if email in seen or already_invited(screening, email):
+            result.duplicates.append((line, email))
+            continue
+        seen.add(email)
+        result.invited.append(new_invitation(screening, name, email))
+    audit.record(
+        "invitation.bulk",
+        screening,
+        invited=len(result.invited),
+        errors=len(result.errors),
+        duplicates=len(result.duplicates),
+    )
+    db.session.commit()
+    if send_email:
+        for invitation in result.invited:
+            jobs.enqueue("email.invitation", invitation.id)
+    return result
+
+
 def invitation_in_screening_or_none(screening: Screening, invitation_id: int) -> Invitation | None:
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.screening_id != screening.id:
@@ -644,6 +697,7 @@ def attach_prompt_video(question: Question, asset: MediaAsset) -> MediaAsset:
     question.prompt_video = asset
     audit.record("question.video_set", question.screening, question_id=question.id)
     db.session.commit()
+    transcripts.request_for_prompt_if_enabled(asset, question.screening.answer_language)
     if old is not None:
         _delete_if_unused(old)
     return asset
@@ -676,6 +730,7 @@ def _copy_prompt_video(asset: MediaAsset, question: Question) -> MediaAsset:
     )
     db.session.add(copy)
     db.session.flush()
+    # Its captions are requested by the transcripts sweep (not inside this copy's transaction).
     return copy
 
 
@@ -699,7 +754,8 @@ def _delete_if_unused(asset: MediaAsset) -> None:
     )
     if in_use:
         return
-    key = asset.storage_key
+    keys = [asset.storage_key, *transcripts.forget_prompt(asset)]
     db.session.delete(asset)
     db.session.commit()
-    get_storage().delete(key)
+    for key in keys:
+        get_storage().delete(key)

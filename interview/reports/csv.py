@@ -4,7 +4,8 @@ Two files, zipped together as one download:
 
 - ``scores.csv``, long format: one row per candidate × answer × criterion × reviewer (a reviewer
   who submitted a review but left a criterion unscored gives an empty ``score``);
-- ``summary.csv``: one row per completed candidate, best first.
+- ``summary.csv``: one row per completed candidate, best first;
+- ``answers.csv``: one row per candidate × answer, with its transcript (made on this server).
 
 UTF-8 with a byte-order mark (so spreadsheet programs read accents right) and a header row.
 Text cells that a spreadsheet would run as a formula (starting with ``= + - @``, a tab or a
@@ -172,6 +173,46 @@ def summary_rows(
 
 
 _OUTCOMES = ("advance", "hold", "reject")
+
+ANSWERS_HEADER = [
+    "candidate_number",
+    "candidate",
+    "email",
+    "question_number",
+    "question",
+    "duration_seconds",
+    "transcript_language",
+    "transcript",
+]
+
+
+def answers_rows(
+    results: ScreeningResults,
+    *,
+    candidate_name: Callable[[CandidateResult], str],
+    candidate_email: Callable[[CandidateResult], str],
+    transcripts: Mapping[int, Any],
+) -> list[list[Any]]:
+    """One row per candidate × answer; ``transcripts`` maps a take id to something with
+    ``ready``, ``language`` and ``text`` (an answer without a ready one has an empty cell)."""
+    rows: list[list[Any]] = []
+    for candidate in sorted(results.candidates, key=lambda c: c.number):
+        for response in candidate.responses:
+            text = transcripts.get(response.take_id)
+            ready = text is not None and text.ready
+            rows.append(
+                [
+                    candidate.number,
+                    candidate_name(candidate),
+                    candidate_email(candidate),
+                    response.number,
+                    response.prompt,
+                    _figure(response.duration_ms / 1000 if response.duration_ms else None, 1),
+                    text.language if ready else None,
+                    text.text if ready else None,
+                ]
+            )
+    return rows
 
 
 def bundle(files: Mapping[str, bytes], *, when: datetime | None = None) -> bytes:

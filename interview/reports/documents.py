@@ -37,6 +37,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..transcripts import reading as transcript_reading
 from . import figures, services
 from .services import CandidateResult, ScreeningResults
 
@@ -139,8 +140,10 @@ def candidate_context(
     page_size: PageSize = PageSize.A4,
     preview: bool = False,
     image_src: ImageSource | None = None,
+    with_transcripts: bool = False,
 ) -> dict[str, Any]:
-    """Everything the candidate report shows, for one completed candidate."""
+    """Everything the candidate report shows, for one completed candidate (and, when asked,
+    each answer's transcript)."""
     screening = invitation.screening
     (result,) = services.candidate_results(screening, [invitation], with_comments=True)
     criteria = services.criteria_of(screening)
@@ -166,6 +169,9 @@ def candidate_context(
         "chart": chart,
         "anonymised": screening.anonymize_candidates,
         "blind": screening.blind_review,
+        "transcripts": transcript_reading.for_takes(r.take_id for r in result.responses)
+        if with_transcripts
+        else None,
     }
 
 
@@ -242,9 +248,14 @@ def candidate_document(
     page_size: PageSize = PageSize.A4,
     preview: bool = False,
     image_src: ImageSource | None = None,
+    with_transcripts: bool = False,
 ) -> Document:
     context = candidate_context(
-        invitation, page_size=page_size, preview=preview, image_src=image_src
+        invitation,
+        page_size=page_size,
+        preview=preview,
+        image_src=image_src,
+        with_transcripts=with_transcripts,
     )
     screening = invitation.screening
     title = f"{context['candidate']} · {screening.title}"

@@ -21,6 +21,7 @@ FLAG_TEXT = {
     "frozen_video": "frozen picture",
     "uploaded_late": "finished uploading after the time limit",
     "incomplete": "recording cut short (shorter than the file says)",
+    "upload_cut_short": "the upload stopped before the end; what arrived was kept",
 }
 
 

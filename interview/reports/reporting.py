@@ -19,12 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Response, current_app
+from flask import Response, current_app, request
 from werkzeug.exceptions import NotFound
 
 from .. import audit, jobs
 from ..extensions import db
-from ..media.services import send_stored
+from ..media.services import is_new_viewing, send_stored
 from ..media.storage import get_storage
 from ..models import (
     Criterion,
@@ -39,6 +39,8 @@ from ..models import (
     User,
     utcnow,
 )
+from ..transcripts import reading as transcript_reading
+from ..webhooks import services as webhooks
 from . import csv, documents, pdf, services
 
 JOB = "reports.render"
@@ -65,8 +67,8 @@ class ReportError(Exception):
 
 def report_fingerprint(report: Report) -> str:
     """What the report's figures depend on, hashed: scores, comments, reviews and decisions
-    (``services.scores_fingerprint``), the rubric's criteria and weights, and for screening
-    reports the set of completed candidates."""
+    (``services.scores_fingerprint``), the rubric's criteria and weights, for screening
+    reports the set of completed candidates, and the transcripts when the report prints them."""
     parts = [services.scores_fingerprint(report.screening_id, report.invitation_id)]
     count, latest = db.session.execute(
         sa.select(sa.func.count(Criterion.id), sa.func.max(Criterion.updated_at))
@@ -82,6 +84,8 @@ def report_fingerprint(report: Report) -> str:
             )
         ).one()
         parts.append(f"completed {count}:{latest.isoformat() if latest else '-'}")
+    if report.with_transcripts or report.kind == ReportKind.SCREENING_CSV:
+        parts.append(transcript_reading.fingerprint(report.screening_id, report.invitation_id))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -127,10 +131,11 @@ def parse_page_size(value: str | None) -> PageSize:
 def request_report(
     screening: Screening,
     kind: ReportKind,
-    user: User,
+    user: User | None,
     *,
     invitation: Invitation | None = None,
     page_size: PageSize = PageSize.A4,
+    with_transcripts: bool = False,
 ) -> tuple[Report, bool]:
     """Queue a render of a report, or reuse one in the making or still fresh.
 
@@ -145,6 +150,7 @@ def request_report(
             raise ReportError("Only a candidate who completed the interview has a report.")
     else:
         invitation = None
+        with_transcripts = False  # the CSV always has them; the screening PDF never
     if kind == ReportKind.SCREENING_CSV:
         page_size = PageSize.A4  # no paper: one CSV export per screening
     report = db.session.scalar(
@@ -153,6 +159,7 @@ def request_report(
             Report.screening_id == screening.id,
             Report.kind == kind,
             Report.page_size == page_size,
+            Report.with_transcripts == with_transcripts,
             Report.invitation_id.is_(None)
             if invitation is None
             else Report.invitation_id == invitation.id,
@@ -171,9 +178,10 @@ def request_report(
             invitation_id=invitation.id if invitation else None,
             kind=kind,
             page_size=page_size,
+            with_transcripts=with_transcripts,
         )
         db.session.add(report)
-    report.requested_by_id = user.id
+    report.requested_by_id = user.id if user else None
     db.session.flush()
     audit.record(
         "report.request",
@@ -231,7 +239,9 @@ def build(report: Report) -> bytes:
     if report.kind == ReportKind.CANDIDATE_PDF:
         invitation = db.session.get(Invitation, report.invitation_id)
         assert invitation is not None
-        document = documents.candidate_document(invitation, page_size=page_size)
+        document = documents.candidate_document(
+            invitation, page_size=page_size, with_transcripts=report.with_transcripts
+        )
         return pdf.render_pdf(
             document.html, stylesheet=documents.stylesheet_text(), page_size=page_size.value
         )
@@ -244,7 +254,8 @@ def build(report: Report) -> bytes:
 
 
 def csv_bundle(screening: Screening) -> bytes:
-    """``scores.csv`` (long format) and ``summary.csv`` (one row per candidate) in one ZIP."""
+    """``scores.csv`` (long format), ``summary.csv`` (one row per candidate) and
+    ``answers.csv`` (one row per answer, with its transcript) in one ZIP."""
     results = services.screening_results(screening)
     name = documents.candidate_name(screening)
     email = documents.candidate_email(screening)
@@ -257,8 +268,21 @@ def csv_bundle(screening: Screening) -> bytes:
         csv.summary_header(results),
         csv.summary_rows(results, candidate_name=name, candidate_email=email),
     )
+    texts = transcript_reading.for_takes(
+        r.take_id for c in results.candidates for r in c.responses if r.take_id
+    )
+    answers = csv.to_csv(
+        csv.ANSWERS_HEADER,
+        csv.answers_rows(results, candidate_name=name, candidate_email=email, transcripts=texts),
+    )
     stem = documents.slug(screening.title)
-    return csv.bundle({f"{stem}-scores.csv": scores, f"{stem}-summary.csv": summary})
+    return csv.bundle(
+        {
+            f"{stem}-scores.csv": scores,
+            f"{stem}-summary.csv": summary,
+            f"{stem}-answers.csv": answers,
+        }
+    )
 
 
 def _reason(error: BaseException) -> str:
@@ -299,6 +323,16 @@ def render(report_id: int) -> str:
         report.status = ReportStatus.READY
         report.finished_at = utcnow()
         report.error = None
+        webhooks.emit(
+            report.org_id,
+            "report.ready",
+            {
+                "report_id": report.id,
+                "kind": report.kind.value,
+                "screening_id": report.screening_id,
+                "invitation_id": report.invitation_id,
+            },
+        )
         db.session.commit()
     except BaseException as error:
         db.session.rollback()
@@ -362,6 +396,22 @@ def send_report(report: Report) -> Response:
         etag=hashlib.sha256(report.storage_key.encode()).hexdigest(),
         last_modified=report.finished_at,
     )
+
+
+def download(report: Report) -> Response:
+    """``send_report`` plus the ``report.download`` audit event when a download starts (the
+    Reports page and the API both serve through it). Commits the event."""
+    response = send_report(report)
+    if response.status_code in (200, 206) and is_new_viewing(request.headers.get("Range")):
+        audit.record(
+            "report.download",
+            report,
+            kind=report.kind.value,
+            screening_id=report.screening_id,
+            invitation_id=report.invitation_id,
+        )
+        db.session.commit()
+    return response
 
 
 @dataclass

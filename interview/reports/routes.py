@@ -22,7 +22,6 @@ from flask_login import current_user
 from .. import audit
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..media.services import is_new_viewing
 from ..models import (
     Invitation,
     PageSize,
@@ -134,6 +133,7 @@ def request_candidate_report(candidate_id: int):
             current_user,
             invitation=invitation,
             page_size=reporting.parse_page_size(request.form.get("page_size")),
+            with_transcripts=request.form.get("with_transcripts") == "1",
         )
     except ReportError as error:
         db.session.rollback()
@@ -152,18 +152,7 @@ def _reused(report: Report) -> str:
 @bp.route("/<int:report_id>/download")
 @roles_required(*READERS)
 def download(report_id: int):
-    report = get_in_org_or_404(Report, report_id)
-    response = reporting.send_report(report)
-    if response.status_code in (200, 206) and is_new_viewing(request.headers.get("Range")):
-        audit.record(
-            "report.download",
-            report,
-            kind=report.kind.value,
-            screening_id=report.screening_id,
-            invitation_id=report.invitation_id,
-        )
-        db.session.commit()
-    return response
+    return reporting.download(get_in_org_or_404(Report, report_id))
 
 
 @bp.route("/<int:report_id>/regenerate", methods=["POST"])
@@ -225,6 +214,7 @@ def preview_candidate(candidate_id: int):
         page_size=_page_size(),
         preview=True,
         image_src=lambda asset_id: url_for("media.asset", asset_id=asset_id),
+        with_transcripts=request.args.get("transcripts") == "1",
     )
     audit.record(
         "report.preview",

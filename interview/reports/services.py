@@ -55,6 +55,7 @@ class ReviewerInfo:
     note: str
     submitted_at: datetime | None
     mean: float | None = None
+    mode: str = "video"  # the review mode the review was submitted in
 
 
 @dataclass
@@ -78,6 +79,7 @@ class ResponseResult:
     video_asset_id: int | None
     poster_asset_id: int | None
     audio_only: bool
+    take_id: int | None = None
     # scores[reviewer_id][criterion_id] = value
     scores: dict[int, dict[int, int]] = field(default_factory=dict)
     weighted: dict[int, float | None] = field(default_factory=dict)
@@ -117,6 +119,15 @@ class CandidateResult:
 
 
 @dataclass
+class ModeAgreement:
+    mode: str
+    reviews: int
+    alpha: float | None
+    agreement: str
+    scored_units: int
+
+
+@dataclass
 class ScreeningResults:
     screening_id: int
     title: str
@@ -128,6 +139,8 @@ class ScreeningResults:
     agreement: str
     reviewers: dict[int, str]
     scored_units: int = 0
+    # Agreement among reviews submitted in each review mode (video, audio, transcript).
+    by_mode: list[ModeAgreement] = field(default_factory=list)
 
     def criterion_average(self, criterion_id: int) -> scoring.Spread:
         """Every submitted score given on one criterion, across all candidates."""
@@ -232,6 +245,7 @@ def candidate_results(
             video_asset_id=_asset_id(take, AssetKind.MP4),
             poster_asset_id=_asset_id(take, AssetKind.POSTER),
             audio_only=take.audio_only,
+            take_id=take.id,
         )
         responses_by_inv[question.invitation_id].append(result)
         response_index[response.id] = result
@@ -264,6 +278,7 @@ def candidate_results(
                 recommendation=review.recommendation,
                 note=review.note,
                 submitted_at=review.submitted_at,
+                mode=review.mode.value,
             )
         )
 
@@ -362,19 +377,30 @@ def completed_invitations(screening: Screening) -> list[Invitation]:
             .where(
                 Invitation.screening_id == screening.id,
                 Invitation.status == InvitationStatus.COMPLETED,
+                # A deleted candidate stays (as "Deleted candidate") only with kept scores.
+                sa.or_(
+                    Invitation.deleted_at.is_(None),
+                    sa.exists().where(Review.invitation_id == Invitation.id),
+                ),
             )
             .order_by(Invitation.completed_at, Invitation.id)
         )
     )
 
 
-def agreement_units(candidates: Sequence[CandidateResult]) -> list[list[int]]:
-    """One unit per (response, criterion): the scores the reviewers gave it."""
+def agreement_units(
+    candidates: Sequence[CandidateResult], mode: str | None = None
+) -> list[list[int]]:
+    """One unit per (response, criterion): the scores the reviewers gave it (only reviews
+    submitted in review ``mode`` when given)."""
     units: list[list[int]] = []
     for candidate in candidates:
+        included = {r.id for r in candidate.reviewers if mode is None or r.mode == mode}
         for response in candidate.responses:
             by_criterion: dict[int, list[int]] = {}
-            for scores in response.scores.values():
+            for reviewer_id, scores in response.scores.items():
+                if reviewer_id not in included:
+                    continue
                 for criterion_id, value in scores.items():
                     by_criterion.setdefault(criterion_id, []).append(value)
             units.extend(by_criterion.values())
@@ -389,6 +415,20 @@ def screening_results(screening: Screening, *, with_comments: bool = False) -> S
     units = agreement_units(candidates)
     alpha = scoring.krippendorff_alpha_interval(units)
     reviewers = {r.id: r.name for c in candidates for r in c.reviewers}
+    by_mode = []
+    reviews_by_mode = Counter(r.mode for c in candidates for r in c.reviewers)
+    for mode, count in sorted(reviews_by_mode.items()):
+        mode_units = agreement_units(candidates, mode)
+        mode_alpha = scoring.krippendorff_alpha_interval(mode_units)
+        by_mode.append(
+            ModeAgreement(
+                mode=mode,
+                reviews=count,
+                alpha=mode_alpha,
+                agreement=scoring.agreement_reading(mode_alpha),
+                scored_units=sum(1 for unit in mode_units if len(unit) >= 2),
+            )
+        )
     return ScreeningResults(
         screening_id=screening.id,
         title=screening.title,
@@ -400,6 +440,7 @@ def screening_results(screening: Screening, *, with_comments: bool = False) -> S
         agreement=scoring.agreement_reading(alpha),
         reviewers=reviewers,
         scored_units=sum(1 for unit in units if len(unit) >= 2),
+        by_mode=by_mode,
     )
 
 

@@ -6,10 +6,12 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import (
+    AssetKind,
     Invitation,
     InvitationStatus,
     Review,
     ReviewAssignment,
+    ReviewMode,
     ReviewStatus,
     Role,
     Screening,
@@ -86,3 +88,59 @@ def sees_others(user: User, screening: Screening, own: Review | None) -> bool:
     if own is None:
         return user.role != Role.REVIEWER
     return own.status == ReviewStatus.SUBMITTED
+
+
+# --- review modes (issue 14) ------------------------------------------------------------------
+
+
+def may_reveal(user: User, own: Review | None) -> bool:
+    """May the viewer see and hear the candidate although the screening reviews without?
+    Reviewers once they have submitted their review; managers (who invite and decide) and
+    readers whenever they ask."""
+    if user.role != Role.REVIEWER:
+        return True
+    return own is not None and own.status == ReviewStatus.SUBMITTED
+
+
+def review_mode(
+    user: User, screening: Screening, own: Review | None, *, reveal: bool
+) -> ReviewMode:
+    """What the viewer's browser is sent: the screening's mode (video, audio only, transcript
+    only) unless they may reveal the video and asked to (``reveal``). HR, who never scores,
+    always gets the video."""
+    if screening.review_mode == ReviewMode.VIDEO or not may_score(user):
+        return ReviewMode.VIDEO
+    if reveal and may_reveal(user, own):
+        return ReviewMode.VIDEO
+    return screening.review_mode
+
+
+# What each mode lets a browser fetch of an answer (captions are text, like the transcript).
+_KINDS_BY_MODE = {
+    ReviewMode.VIDEO: set(AssetKind),
+    ReviewMode.AUDIO: {AssetKind.AUDIO, AssetKind.CAPTIONS},
+    ReviewMode.TRANSCRIPT: {AssetKind.CAPTIONS},
+}
+
+
+def may_fetch(kind: AssetKind, content_type: str, mode: ReviewMode) -> bool:
+    """Is an answer asset of ``kind`` sent in ``mode``? An audio-only answer's MP4 is sound."""
+    if kind == AssetKind.MP4 and content_type.startswith("audio/"):
+        return mode != ReviewMode.TRANSCRIPT
+    return kind in _KINDS_BY_MODE[mode]
+
+
+def may_stream_answer_asset(
+    user: User, invitation: Invitation, kind: AssetKind, content_type: str
+) -> bool:
+    """The media route's check for reviewers: the screening's review mode holds until they have
+    submitted their review of this candidate (then they may reveal everything)."""
+    screening = invitation.screening
+    if user.role != Role.REVIEWER or screening.review_mode == ReviewMode.VIDEO:
+        return True
+    own = db.session.scalar(
+        sa.select(Review).where(
+            Review.invitation_id == invitation.id, Review.reviewer_id == user.id
+        )
+    )
+    return may_fetch(kind, content_type, review_mode(user, screening, own, reveal=True))

@@ -15,6 +15,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..webhooks import services as webhooks
 from .access import (
     NOTE_MAX,
     ReviewError,
@@ -23,7 +24,8 @@ from .access import (
 # --- decisions --------------------------------------------------------------------------------
 
 
-def record_decision(invitation: Invitation, outcome: str, note: str, by: User) -> Decision:
+def record_decision(invitation: Invitation, outcome: str, note: str, by: User | None) -> Decision:
+    """Record (or change) the final decision; ``by`` is None when an API key decides."""
     screening = invitation.screening
     if screening.decisions_final_at is not None:
         raise ReviewError("Decisions on this screening are final. Reopen them to change one.")
@@ -43,7 +45,7 @@ def record_decision(invitation: Invitation, outcome: str, note: str, by: User) -
         db.session.add(decision)
     decision.outcome = chosen
     decision.note = note
-    decision.decided_by_id = by.id
+    decision.decided_by_id = by.id if by else None
     decision.updated_at = utcnow()
     db.session.flush()
     audit.record(
@@ -54,6 +56,7 @@ def record_decision(invitation: Invitation, outcome: str, note: str, by: User) -
         before=before,
         after=chosen.value,
     )
+    webhooks.emit_for_invitation(invitation, "decision.recorded", outcome=chosen.value)
     return decision
 
 

@@ -1,4 +1,4 @@
-"""Review pages: reviewers' queues and scoring, recruiters' assignments, results and decisions.
+"""Reviewer pages: queues (with search in the answers' transcripts) and scoring one candidate.
 
 Scoring endpoints take form fields (so the page works without JavaScript and the browser can
 send pending scores with ``navigator.sendBeacon`` as the tab closes) and answer JSON when asked
@@ -7,75 +7,29 @@ send pending scores with ``navigator.sendBeacon`` as the tab closes) and answer 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..models import Invitation, ReviewAssignment, ReviewStatus, Role, Screening, User
+from ..models import Invitation, ReviewMode, ReviewStatus
 from ..reports import services as results
-from ..security import ALL_STAFF, get_in_org_or_404, parse_id, roles_required
+from ..security import ALL_STAFF, roles_required
+from . import answers
 from . import services as reviewing
 from .services import MANAGERS, ReviewError
-
-bp = Blueprint("review", __name__, url_prefix="/review")
-
-SCORERS = (Role.ADMIN, Role.RECRUITER, Role.REVIEWER)
-READERS = (Role.ADMIN, Role.RECRUITER, Role.HR)
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
-
-
-def _screening(screening_id: int) -> Screening:
-    screening = get_in_org_or_404(Screening, screening_id)
-    if not reviewing.may_see_screening(current_user, screening):
-        abort(404)
-    return screening
-
-
-def _candidate(candidate_id: int) -> Invitation:
-    invitation = get_in_org_or_404(Invitation, candidate_id)
-    if not reviewing.may_see_candidate(current_user, invitation):
-        abort(404)
-    return invitation
-
-
-def _int(name: str, *, required: bool = True) -> int | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        if required:
-            raise ReviewError(f"Missing {name.replace('_', ' ')}.")
-        return None
-    value = parse_id(raw)
-    if value is None:
-        raise ReviewError(f"Bad {name.replace('_', ' ')}.")
-    return value
-
-
-def _back(invitation: Invitation, anchor: str = ""):
-    return redirect(url_for("review.candidate", candidate_id=invitation.id) + anchor)
-
-
-def _refused(error: ReviewError, invitation: Invitation):
-    db.session.rollback()
-    if _wants_json():
-        return jsonify(ok=False, error=str(error)), 409
-    flash(str(error), "danger")
-    return _back(invitation)
-
-
-def _saved(review, **extra):
-    return jsonify(
-        ok=True,
-        status=review.status.value,
-        my_score=review.mean_score,
-        responses_scored=review.responses_scored,
-        saved_at=review.updated_at.isoformat(),
-        **extra,
-    )
-
+from .web import (
+    READERS,
+    SCORERS,
+    back,
+    bp,
+    candidate_or_404,
+    form_int,
+    refused,
+    saved,
+    screening_or_404,
+    wants_json,
+)
 
 # --- reviewer: screenings and queue -----------------------------------------------------------
 
@@ -96,7 +50,7 @@ def index():
 @bp.route("/screenings/<int:screening_id>")
 @roles_required(*ALL_STAFF)
 def queue(screening_id: int):
-    screening = _screening(screening_id)
+    screening = screening_or_404(screening_id)
     status = request.args.get("status", "all")
     if status not in reviewing.QUEUE_STATUSES:
         status = "all"
@@ -105,10 +59,13 @@ def queue(screening_id: int):
         sort = "completed"
     page = request.args.get("page", 1, type=int) or 1
     result = reviewing.queue(current_user, screening, status=status, sort=sort, page=page)
+    text = request.args.get("q", "").strip()[:200]
     return render_template(
         "review/queue.html",
         screening=screening,
         q=result,
+        text=text,
+        hits=answers.search_answers(current_user, screening, text) if text else None,
         status=status,
         sort=sort,
         can_manage=current_user.role in MANAGERS,
@@ -122,7 +79,7 @@ def queue(screening_id: int):
 @bp.route("/candidates/<int:candidate_id>")
 @roles_required(*ALL_STAFF)
 def candidate(candidate_id: int):
-    invitation = _candidate(candidate_id)
+    invitation = candidate_or_404(candidate_id)
     screening = invitation.screening
     own = reviewing.own_review(current_user, invitation)
     (result,) = results.candidate_results(
@@ -132,8 +89,17 @@ def candidate(candidate_id: int):
     if not sees_others:
         _only_mine(result, current_user.id)
     criteria = screening.rubric.criteria if screening.rubric else []
+    mode = reviewing.review_mode(
+        current_user, screening, own, reveal=request.args.get("reveal") == "1"
+    )
+    media = answers.answer_media(result, mode)
+    if wants_json():
+        return jsonify(answers.answers_json(result, media, mode))
     return render_template(
         "review/candidate.html",
+        mode=mode,
+        media=media,
+        can_reveal=mode != ReviewMode.VIDEO and reviewing.may_reveal(current_user, own),
         invitation=invitation,
         screening=screening,
         result=result,
@@ -171,28 +137,28 @@ def _own_for_change(invitation: Invitation):
 @roles_required(*SCORERS)
 def score(candidate_id: int):
     """Autosave one score: response_id, criterion_id, value (1–5, or empty to clear)."""
-    invitation = _candidate(candidate_id)
+    invitation = candidate_or_404(candidate_id)
     try:
-        response_id = _int("response_id")
-        criterion_id = _int("criterion_id")
-        value = _int("value", required=False)
+        response_id = form_int("response_id")
+        criterion_id = form_int("criterion_id")
+        value = form_int("value", required=False)
         # Checked before the review exists: a refused score leaves nothing behind.
         reviewing.check_score(invitation, response_id, criterion_id, value)
         review = _own_for_change(invitation)
         reviewing.set_score(review, response_id, criterion_id, value)
         db.session.commit()
     except ReviewError as error:
-        return _refused(error, invitation)
-    if _wants_json():
-        return _saved(review)
-    return _back(invitation, f"#answer-{response_id}")
+        return refused(error, invitation)
+    if wants_json():
+        return saved(review)
+    return back(invitation, f"#answer-{response_id}")
 
 
 @bp.route("/candidates/<int:candidate_id>/overall", methods=["POST"])
 @roles_required(*SCORERS)
 def overall(candidate_id: int):
     """Autosave the recommendation (advance / hold / reject) and the note."""
-    invitation = _candidate(candidate_id)
+    invitation = candidate_or_404(candidate_id)
     try:
         reviewing.check_overall(request.form.get("recommendation"), request.form.get("note", ""))
         review = _own_for_change(invitation)
@@ -201,17 +167,17 @@ def overall(candidate_id: int):
         )
         db.session.commit()
     except ReviewError as error:
-        return _refused(error, invitation)
-    if _wants_json():
-        return _saved(review)
-    return _back(invitation, "#overall")
+        return refused(error, invitation)
+    if wants_json():
+        return saved(review)
+    return back(invitation, "#overall")
 
 
 @bp.route("/candidates/<int:candidate_id>/save", methods=["POST"])
 @roles_required(*SCORERS)
 def save_all(candidate_id: int):
     """The page's form sent whole (without JavaScript): every score, recommendation and note."""
-    invitation = _candidate(candidate_id)
+    invitation = candidate_or_404(candidate_id)
     try:
         scores = []
         for name, raw in request.form.items():
@@ -234,42 +200,42 @@ def save_all(candidate_id: int):
         )
         db.session.commit()
     except ReviewError as error:
-        return _refused(error, invitation)
+        return refused(error, invitation)
     if request.form.get("action") == "submit":
         # What was entered is saved above whatever submit says: a refusal loses nothing.
         try:
             reviewing.submit(review)
             db.session.commit()
         except ReviewError as error:
-            return _refused(error, invitation)
+            return refused(error, invitation)
         flash("Review submitted.", "success")
         return _after_submit(invitation)
     flash("Saved.", "success")
-    return _back(invitation)
+    return back(invitation)
 
 
 def _after_submit(invitation: Invitation):
     following = reviewing.next_candidate(current_user, invitation)
     if following:
         return redirect(url_for("review.candidate", candidate_id=following))
-    return _back(invitation)
+    return back(invitation)
 
 
 @bp.route("/candidates/<int:candidate_id>/comments", methods=["POST"])
 @roles_required(*SCORERS)
 def add_comment(candidate_id: int):
-    invitation = _candidate(candidate_id)
+    invitation = candidate_or_404(candidate_id)
     try:
-        response_id = _int("response_id")
-        at_ms = _int("at_ms", required=False)
+        response_id = form_int("response_id")
+        at_ms = form_int("at_ms", required=False)
         reviewing.check_comment(invitation, response_id, at_ms, request.form.get("body", ""))
         review = _own_for_change(invitation)
         comment = reviewing.add_comment(review, response_id, at_ms, request.form.get("body", ""))
         db.session.commit()
     except ReviewError as error:
-        return _refused(error, invitation)
-    if _wants_json():
-        return _saved(
+        return refused(error, invitation)
+    if wants_json():
+        return saved(
             review,
             comment={
                 "id": comment.id,
@@ -282,13 +248,13 @@ def add_comment(candidate_id: int):
                 ),
             },
         )
-    return _back(invitation, f"#answer-{response_id}")
+    return back(invitation, f"#answer-{response_id}")
 
 
 @bp.route("/candidates/<int:candidate_id>/comments/<int:comment_id>/delete", methods=["POST"])
 @roles_required(*SCORERS)
 def delete_comment(candidate_id: int, comment_id: int):
-    invitation = _candidate(candidate_id)
+    invitation = candidate_or_404(candidate_id)
     try:
         review = reviewing.own_review(current_user, invitation)
         if review is None:
@@ -296,22 +262,22 @@ def delete_comment(candidate_id: int, comment_id: int):
         reviewing.delete_comment(review, comment_id)
         db.session.commit()
     except ReviewError as error:
-        return _refused(error, invitation)
-    if _wants_json():
-        return _saved(review)
-    return _back(invitation)
+        return refused(error, invitation)
+    if wants_json():
+        return saved(review)
+    return back(invitation)
 
 
 @bp.route("/candidates/<int:candidate_id>/submit", methods=["POST"])
 @roles_required(*SCORERS)
 def submit(candidate_id: int):
-    invitation = _candidate(candidate_id)
+    invitation = candidate_or_404(candidate_id)
     try:
         review = _own_for_change(invitation)
         reviewing.submit(review)
         db.session.commit()
     except ReviewError as error:
-        return _refused(error, invitation)
+        return refused(error, invitation)
     flash("Review submitted.", "success")
     return _after_submit(invitation)
 
@@ -319,7 +285,7 @@ def submit(candidate_id: int):
 @bp.route("/candidates/<int:candidate_id>/reopen", methods=["POST"])
 @roles_required(*SCORERS)
 def reopen(candidate_id: int):
-    invitation = _candidate(candidate_id)
+    invitation = candidate_or_404(candidate_id)
     try:
         review = reviewing.own_review(current_user, invitation)
         if review is None:
@@ -327,133 +293,6 @@ def reopen(candidate_id: int):
         reviewing.reopen(review)
         db.session.commit()
     except ReviewError as error:
-        return _refused(error, invitation)
+        return refused(error, invitation)
     flash("Review reopened: it no longer counts until you submit it again.", "info")
-    return _back(invitation)
-
-
-# --- recruiters: assignments, results, decisions ----------------------------------------------
-
-
-@bp.route("/screenings/<int:screening_id>/reviewers", methods=["GET", "POST"])
-@roles_required(*MANAGERS)
-def reviewers(screening_id: int):
-    screening = get_in_org_or_404(Screening, screening_id)
-    if request.method == "POST":
-        try:
-            reviewer = get_in_org_or_404(User, _int("reviewer_id"))
-            candidate_id = _int("candidate_id", required=False)
-            invitation = None
-            if candidate_id is not None:
-                invitation = get_in_org_or_404(Invitation, candidate_id)
-            added = reviewing.assign(screening, reviewer, invitation)
-            db.session.commit()
-            flash(
-                f"{reviewer.name} assigned." if added else f"{reviewer.name} was already assigned.",
-                "success" if added else "info",
-            )
-        except ReviewError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        return redirect(url_for("review.reviewers", screening_id=screening.id))
-    return render_template(
-        "review/reviewers.html",
-        screening=screening,
-        assignments=reviewing.assignments(screening),
-        progress=reviewing.progress(screening),
-        candidates=results.completed_invitations(screening),
-        team=reviewing.reviewers_of_org(current_user.org_id),
-        confirm=ConfirmForm(),
-    )
-
-
-@bp.route("/assignments/<int:assignment_id>/delete", methods=["POST"])
-@roles_required(*MANAGERS)
-def unassign(assignment_id: int):
-    assignment = db.session.get(ReviewAssignment, assignment_id)
-    if assignment is None:
-        abort(404)
-    screening = get_in_org_or_404(Screening, assignment.screening_id)
-    reviewing.unassign(assignment)
-    db.session.commit()
-    flash("Assignment removed. Reviews already given are kept.", "info")
-    return redirect(url_for("review.reviewers", screening_id=screening.id))
-
-
-RESULT_SORTS = {
-    "score": lambda c: (c.overall.mean is None, -(c.overall.mean or 0), c.number),
-    "-score": lambda c: (c.overall.mean is None, c.overall.mean or 0, c.number),
-    "spread": lambda c: (c.overall.stdev is None, -(c.overall.stdev or 0), c.number),
-    "completed": lambda c: (c.completed_at, c.number),
-    "number": lambda c: c.number,
-}
-
-
-@bp.route("/screenings/<int:screening_id>/results")
-@roles_required(*READERS)
-def results_view(screening_id: int):
-    screening = get_in_org_or_404(Screening, screening_id)
-    data = results.screening_results(screening)
-    sort = request.args.get("sort", "score")
-    criterion_sort = sort.removeprefix("c")
-    if sort.startswith("c") and criterion_sort.isdigit():
-        cid = int(criterion_sort)
-        data.candidates.sort(
-            key=lambda c: (
-                c.criteria.get(cid) is None or c.criteria[cid].mean is None,
-                -(c.criteria[cid].mean or 0) if cid in c.criteria else 0,
-                c.number,
-            )
-        )
-    else:
-        sort = sort if sort in RESULT_SORTS else "score"
-        data.candidates.sort(key=RESULT_SORTS[sort])
-    return render_template(
-        "review/results.html",
-        screening=screening,
-        data=data,
-        sort=sort,
-        progress=reviewing.progress(screening),
-        can_manage=current_user.role in MANAGERS,
-        confirm=ConfirmForm(),
-        outcomes=("advance", "hold", "reject"),
-    )
-
-
-@bp.route("/candidates/<int:candidate_id>/decision", methods=["POST"])
-@roles_required(*MANAGERS)
-def decide(candidate_id: int):
-    invitation = get_in_org_or_404(Invitation, candidate_id)
-    outcome = request.form.get("outcome", "")
-    try:
-        if outcome == "clear":
-            reviewing.clear_decision(invitation)
-            message = "Decision cleared."
-        else:
-            reviewing.record_decision(
-                invitation, outcome, request.form.get("note", ""), current_user
-            )
-            message = "Decision recorded."
-        db.session.commit()
-        flash(message, "success")
-    except ReviewError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    return redirect(
-        url_for("review.results_view", screening_id=invitation.screening_id)
-        + f"#candidate-{invitation.id}"
-    )
-
-
-@bp.route("/screenings/<int:screening_id>/finalise", methods=["POST"])
-@roles_required(*MANAGERS)
-def finalise(screening_id: int):
-    screening = get_in_org_or_404(Screening, screening_id)
-    if request.form.get("reopen"):
-        reviewing.reopen_decisions(screening)
-        flash("Decisions reopened: reviewers may reopen their reviews again.", "info")
-    else:
-        reviewing.finalise_decisions(screening)
-        flash("Decisions are final: reviews are locked.", "success")
-    db.session.commit()
-    return redirect(url_for("review.results_view", screening_id=screening.id))
+    return back(invitation)

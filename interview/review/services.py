@@ -38,15 +38,18 @@ from ..models import (
 from ..models.screenings import SCALE
 from ..reports import scoring
 from ..reports.services import criteria_of
+from ..webhooks import services as webhooks
 from .access import (
     COMMENT_MAX,
     MANAGERS,
     NOTE_MAX,
     PAGE_SIZE,
     ReviewError,
+    may_reveal,
     may_score,
     may_see_candidate,
     may_see_screening,
+    review_mode,
     reviewable_screenings,
     sees_names,
     sees_others,
@@ -71,6 +74,7 @@ __all__ = [
     "assignments",
     "clear_decision",
     "finalise_decisions",
+    "may_reveal",
     "may_score",
     "may_see_candidate",
     "may_see_screening",
@@ -79,6 +83,7 @@ __all__ = [
     "queue",
     "record_decision",
     "reopen_decisions",
+    "review_mode",
     "reviewable_screenings",
     "reviewers_of_org",
     "sees_names",
@@ -346,7 +351,9 @@ def submit(review: Review) -> None:
         raise ReviewError("Give an overall recommendation (advance, hold or reject).")
     review.status = ReviewStatus.SUBMITTED
     review.submitted_at = utcnow()
+    review.mode = review.invitation.screening.review_mode
     audit.record("review.submit", review, score=review.mean_score)
+    webhooks.emit_for_invitation(review.invitation, "review.submitted", review_id=review.id)
 
 
 def reopen(review: Review) -> None:

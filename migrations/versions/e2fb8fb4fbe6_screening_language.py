@@ -1,7 +1,7 @@
 """screening language: the language of a screening's candidate pages and emails
 
 Revision ID: e2fb8fb4fbe6
-Revises: b63081f823b6
+Revises: 5051a1ee9c88
 Create Date: 2026-11-30 13:50:49.398035
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e2fb8fb4fbe6"
-down_revision = "b63081f823b6"
+down_revision = "5051a1ee9c88"
 branch_labels = None
 depends_on = None
 

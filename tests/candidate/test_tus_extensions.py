@@ -149,32 +149,48 @@ def test_the_loser_of_two_patches_at_one_offset_gets_409_and_leaves_nothing(app,
     assert len(list((get_storage().root / folder).iterdir())) == 1  # the loser's object went
 
 
-def test_the_sweep_removes_abandoned_uploads_and_nothing_else(app, client, org, candidate):
-    """An upload untouched past its Upload-Expires fails as abandoned and its bytes go; a
-    recording still in time, and a complete take, keep theirs."""
-    abandoned_url = _started(candidate)
-    assert candidate.patch(abandoned_url, b"old bytes", 0).status_code == 204
-    abandoned = _take(abandoned_url)
-    keys = [c.storage_key for c in chunks.chunks_of(abandoned.id)]
-    abandoned.upload_expires_at = utcnow() - timedelta(minutes=1)
-    db.session.commit()
+def test_the_sweep_closes_abandoned_uploads_keeping_every_byte_that_arrived(
+    app, client, org, candidate
+):
+    """An upload untouched past its Upload-Expires is closed: the bytes that arrived are kept
+    and go to processing (nothing recorded is lost), an upload that got no byte fails as
+    abandoned, and a recording still in time keeps going."""
+    cut_url = _started(candidate)
+    assert candidate.patch(cut_url, b"old bytes", 0).status_code == 204
+    cut = _take(cut_url)
+    keys = [c.storage_key for c in chunks.chunks_of(cut.id)]
+    cut.upload_expires_at = utcnow() - timedelta(minutes=1)
+    # An upload of the same question that never received a byte, also expired.
+    empty = Take(
+        question_id=cut.question_id,
+        attempt=8,
+        status=TakeStatus.RECORDING,
+        bytes_received=0,
+        upload_expires_at=utcnow() - timedelta(minutes=1),
+    )
     # Another upload of the same question is still in time.
     live = Take(
-        question_id=abandoned.question_id,
+        question_id=cut.question_id,
         attempt=9,
         status=TakeStatus.RECORDING,
         bytes_received=0,
         upload_expires_at=utcnow() + timedelta(hours=1),
     )
-    db.session.add(live)
+    db.session.add_all([empty, live])
     db.session.commit()
-    assert chunks.sweep_abandoned_uploads() == 1
-    abandoned = _take(abandoned_url)
-    assert abandoned.status == TakeStatus.FAILED and abandoned.failure_reason == chunks.ABANDONED
-    assert chunks.chunks_of(abandoned.id) == []
-    assert not any(get_storage().exists(key) for key in keys)
+    assert chunks.sweep_abandoned_uploads() == 0  # no chunk removed: the bytes are kept
+    cut = _take(cut_url)
+    assert cut.status == TakeStatus.UPLOADED and cut.upload_length == len(b"old bytes")
+    assert "upload_cut_short" in cut.flags
+    assert all(get_storage().exists(key) for key in keys)
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.name == "process_take"))
+    assert run is not None and run.args == [cut.id]  # the worker assembles and processes it
+    chunks.assemble_pending(cut.id)
+    with get_storage().open(media_services.asset_of(cut, AssetKind.ORIGINAL).storage_key) as f:
+        assert f.read() == b"old bytes"
+    empty = db.session.get(Take, empty.id)
+    assert empty.status == TakeStatus.FAILED and empty.failure_reason == chunks.ABANDONED
     assert db.session.get(Take, live.id).status == TakeStatus.RECORDING
-    assert candidate.head(abandoned_url).status_code in (404, 410)
     # `flask jobs tick` runs the sweep.
     result = app.test_cli_runner().invoke(args=["jobs", "tick"])
     assert "swept_upload_chunks=0" in result.output

@@ -23,6 +23,7 @@ from tusclient import client as tus_client
 
 from interview.extensions import db
 from interview.media import chunks
+from interview.media import services as media_services
 from interview.media.storage import get_storage
 from interview.models import AssetKind, Take, TakeStatus, utcnow
 
@@ -250,19 +251,25 @@ def test_a_checksum_mismatch_through_the_proxy_appends_nothing(app, org, cluster
 
 
 def test_expired_uploads_are_swept_from_s3(app, org, cluster):
-    """An upload abandoned past its Upload-Expires: the sweep fails it and removes its chunk
-    objects from S3; the proxy then answers 404 for it."""
+    """An upload abandoned past its Upload-Expires, its chunks on S3: the sweep closes it with
+    every byte that arrived, a worker assembles them into the original, and the chunk objects
+    go; the upload no longer takes bytes."""
     base = f"{cluster.url}/i/{org.token}/api"
     url = _create(base)
     take_id = int(url.rsplit("/", 1)[1])
-    assert _patch(url, os.urandom(30_000), 0).status_code == 204
-    assert _patch(url, os.urandom(30_000), 30_000).status_code == 204
+    data = os.urandom(60_000)
+    assert _patch(url, data[:30_000], 0).status_code == 204
+    assert _patch(url, data[30_000:], 30_000).status_code == 204
     keys = [c.storage_key for c in chunks.chunks_of(take_id)]
     assert len(keys) == 2 and all(get_storage().exists(key) for key in keys)
     take = _take(take_id)
     take.upload_expires_at = utcnow()
     db.session.commit()
-    assert chunks.sweep_abandoned_uploads() == 2
+    assert chunks.sweep_abandoned_uploads() == 0
+    assert _take(take_id).status == TakeStatus.UPLOADED
+    chunks.assemble_pending(take_id)  # what the media worker does first
+    original = media_services.asset_of(_take(take_id), AssetKind.ORIGINAL)
+    with get_storage().open(original.storage_key) as stored:
+        assert stored.read() == data
     assert not any(get_storage().exists(key) for key in keys)
-    assert _take(take_id).status == TakeStatus.FAILED
-    assert requests.head(url, headers=TUS, timeout=10).status_code in (404, 410)
+    assert _patch(url, b"more", 60_000).status_code in (403, 404, 409, 410)

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from interview.extensions import db
 from interview.media import probe, services
 from interview.media.storage import get_storage
-from interview.models import AssetKind, MediaAsset, Response, Role, Take, TakeStatus
+from interview.models import AssetKind, MediaAsset, Response, Role, Take, TakeStatus, WebhookEvent
+from interview.webhooks import services as webhooks
 
 from .conftest import reload
 
@@ -265,3 +266,13 @@ def test_a_take_held_by_a_live_claim_is_left_alone(app, clips, uploaded_take):
     assert services.claim(take.id, job_id=None) == (None, None)
     assert services.process(take.id).status == "skipped"
     assert reload(take).claim_token == token
+
+
+def test_a_processed_answer_emits_answer_ready_with_the_change(app, org, clips, uploaded_take):
+    """Is answer.ready written in the transaction that marks the take ready (webhooks)?"""
+    webhooks.create_endpoint(org.org.id, "http://127.0.0.1:9/x", ["answer.ready"])
+    take = uploaded_take(clips["h264_opus.mkv"])
+    assert services.process(take.id).status == "ready"
+    event = db.session.scalar(sa.select(WebhookEvent))
+    assert event.type == "answer.ready" and event.data["take_id"] == take.id
+    assert event.data["invitation_id"] == reload(take).question.invitation_id

@@ -248,7 +248,20 @@ function showPromptVideo(q, visible) {
     video.hidden = true;
     return;
   }
-  if (video.getAttribute("src") !== q.prompt_video_url) video.src = q.prompt_video_url;
+  if (video.getAttribute("src") !== q.prompt_video_url) {
+    video.src = q.prompt_video_url;
+    video.querySelector("track")?.remove();
+    if (q.prompt_captions_url) {
+      // Captions made on the server from the recruiter's video (shown by default).
+      const track = document.createElement("track");
+      track.kind = "captions";
+      track.label = "Captions (automatic)";
+      track.srclang = "und";
+      track.src = q.prompt_captions_url;
+      track.default = true;
+      video.append(track);
+    }
+  }
   video.hidden = false;
 }
 

@@ -201,8 +201,17 @@ form?.addEventListener("submit", async (event) => {
 
 // --- playback -----------------------------------------------------------------------------
 
+// The answer's player: a <video>, or an <audio> in audio-only review; none in transcript-only.
 function videoOf(answer) {
-  return answer?.querySelector("video.answer-video") || null;
+  return answer?.querySelector(".answer-media") || null;
+}
+
+// The moment a comment is tied to: the player's time, or (transcript only) the phrase chosen.
+const chosenMs = new Map();
+function momentOf(answer) {
+  const video = videoOf(answer);
+  if (video) return video.currentTime > 0 ? Math.round(video.currentTime * 1000) : null;
+  return chosenMs.has(answer) ? chosenMs.get(answer) : null;
 }
 
 function setSpeed(answer, speed) {
@@ -221,12 +230,124 @@ function timestamp(ms) {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
-function seek(answer, ms) {
+function seek(answer, ms, play = true) {
   const video = videoOf(answer);
-  if (!video) return;
   current = answer;
+  if (!video) {
+    chosenMs.set(answer, ms);
+    highlight(answer, ms);
+    showMoment(answer);
+    return;
+  }
   video.currentTime = ms / 1000;
-  video.play().catch(() => {});
+  if (play) video.play().catch(() => {});
+}
+
+// --- transcript: the current phrase follows playback; a phrase seeks; captions toggle --------
+
+function linesOf(answer) {
+  return [...answer.querySelectorAll(".transcript-line")];
+}
+
+function highlight(answer, ms) {
+  let active = null;
+  for (const line of linesOf(answer)) {
+    const on = ms >= Number(line.dataset.startMs) && ms < Number(line.dataset.endMs);
+    line.classList.toggle("active", on);
+    if (on) {
+      line.setAttribute("aria-current", "true");
+      active = line;
+    } else line.removeAttribute("aria-current");
+  }
+  const box = answer.querySelector(".transcript");
+  if (active && box) {
+    // Scroll the transcript box only (never the page under the reviewer).
+    const top = active.offsetTop - box.offsetTop;
+    if (top < box.scrollTop || top > box.scrollTop + box.clientHeight - active.offsetHeight) {
+      box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+    }
+  }
+  return active;
+}
+
+function activeLine(answer) {
+  return answer.querySelector(".transcript-line.active");
+}
+
+function showMoment(answer) {
+  const moment = answer.querySelector(".comment-moment");
+  if (!moment) return;
+  const ms = momentOf(answer);
+  moment.textContent = ms ? `at ${timestamp(ms)}` : "";
+}
+
+function quote(answer) {
+  const text = answer.querySelector(".comment-form textarea");
+  if (!text) return;
+  const selection = window.getSelection();
+  const box = answer.querySelector(".transcript");
+  let phrase = "";
+  let at = null;
+  if (selection && !selection.isCollapsed && box?.contains(selection.anchorNode)) {
+    phrase = selection.toString().trim();
+    at = selection.anchorNode.parentElement?.closest(".transcript-line")?.dataset.startMs;
+  }
+  if (!phrase) {
+    const line = activeLine(answer) || linesOf(answer)[0];
+    if (!line) return;
+    phrase = line.lastChild.textContent.trim();
+    at = line.dataset.startMs;
+  }
+  if (at != null) {
+    if (videoOf(answer)) {
+      if (!activeLine(answer)) seek(answer, Number(at), false);
+    } else chosenMs.set(answer, Number(at));
+    showMoment(answer);
+  }
+  const quoted = `“${phrase.replace(/\s+/g, " ")}” `;
+  text.value = text.value ? `${text.value.trimEnd()} ${quoted}` : quoted;
+  text.focus();
+  text.setSelectionRange(text.value.length, text.value.length);
+}
+
+for (const answer of answers) {
+  const video = videoOf(answer);
+  answer.querySelector(".transcript")?.addEventListener("click", (event) => {
+    const line = event.target.closest(".transcript-line");
+    if (!line || !window.getSelection()?.isCollapsed) return;
+    seek(answer, Number(line.dataset.startMs));
+  });
+  answer.querySelector(".quote-phrase")?.addEventListener("click", () => quote(answer));
+  if (video) {
+    const follow = () => highlight(answer, video.currentTime * 1000);
+    video.addEventListener("timeupdate", follow);
+    video.addEventListener("seeked", follow);
+  }
+  const toggle = answer.querySelector(".captions-toggle");
+  if (toggle && video) {
+    toggle.addEventListener("click", () => {
+      const on = toggle.getAttribute("aria-pressed") !== "true";
+      for (const track of video.textTracks) track.mode = on ? "showing" : "hidden";
+      toggle.setAttribute("aria-pressed", on ? "true" : "false");
+      toggle.classList.toggle("active", on);
+    });
+    toggle.classList.add("active");
+  }
+}
+
+// A search result links here with ?answer=<response id>&t=<ms>: go to that moment.
+{
+  const params = new URLSearchParams(window.location.search);
+  const target = answers.find((a) => a.dataset.responseId === params.get("answer"));
+  const at = Number(params.get("t"));
+  if (target && Number.isFinite(at)) {
+    current = target;
+    const video = videoOf(target);
+    if (video && video.readyState < 1) {
+      video.addEventListener("loadedmetadata", () => seek(target, at, false), { once: true });
+    } else seek(target, at, false);
+    target.scrollIntoView({ block: "start" });
+  }
 }
 
 for (const answer of answers) {
@@ -242,18 +363,14 @@ for (const answer of answers) {
   });
   const commentForm = answer.querySelector(".comment-form");
   if (video && commentForm) {
-    const moment = commentForm.querySelector(".comment-moment");
-    const update = () => {
-      moment.textContent = video.currentTime > 0 ? `at ${timestamp(video.currentTime * 1000)}` : "";
-    };
-    video.addEventListener("timeupdate", update);
-    video.addEventListener("seeked", update);
+    video.addEventListener("timeupdate", () => showMoment(answer));
+    video.addEventListener("seeked", () => showMoment(answer));
   }
   commentForm?.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = commentForm.querySelector("textarea");
     if (!text.value.trim()) return;
-    const atMs = video && video.currentTime > 0 ? Math.round(video.currentTime * 1000) : "";
+    const atMs = momentOf(answer) ?? "";
     say("Saving…");
     let result;
     try {

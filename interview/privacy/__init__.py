@@ -1,0 +1,1 @@
+"""Data privacy: retention, the candidate's export and deletion, purges and leftovers."""

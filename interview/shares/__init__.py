@@ -1,0 +1,1 @@
+"""Share links for hiring managers without an account (view-only, expiring, revocable)."""
