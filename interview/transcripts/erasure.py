@@ -14,20 +14,15 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import InterviewQuestion, Invitation, Take, Transcript, TranscriptSegment
 from ..privacy import services as privacy
+from ..privacy.catalogue import take_ids
 from ..privacy.services import ErasePolicy, ExportOptions
 
 
-def _of_invitations(invitation_ids: Sequence[int]) -> sa.Select:
-    return (
-        sa.select(Transcript.id)
-        .join(Take, Take.id == Transcript.take_id)
-        .join(InterviewQuestion, InterviewQuestion.id == Take.question_id)
-        .where(InterviewQuestion.invitation_id.in_(invitation_ids))
-    )
-
-
 def _erase(invitation_ids: Sequence[int], _policy: ErasePolicy) -> None:
-    ids = list(db.session.scalars(_of_invitations(invitation_ids)))
+    takes = take_ids(invitation_ids)  # the one definition of "their answers' takes"
+    ids = takes and list(
+        db.session.scalars(sa.select(Transcript.id).where(Transcript.take_id.in_(takes)))
+    )
     if not ids:
         return
     db.session.execute(
