@@ -7,7 +7,16 @@ import re
 import sqlalchemy as sa
 
 from interview.extensions import db
-from interview.models import ApiKey, AuditEvent, Decision, Invitation, Role, ScreeningStatus
+from interview.models import (
+    ApiKey,
+    AuditEvent,
+    Decision,
+    IdempotentRequest,
+    Invitation,
+    Role,
+    ScreeningStatus,
+)
+from interview.privacy import purge
 
 from .. import factories
 from ..conftest import csrf_token
@@ -144,6 +153,11 @@ def test_bulk_invitations_are_idempotent(api, org):
         path, json={**body, "send_email": True}, headers={"Idempotency-Key": "batch-1"}
     )
     assert other.status_code == 422 and "different request" in other.json["detail"]
+    # The stored reply names the candidate: deleting their data removes it too.
+    a_id = first.json["invited"][0]["id"]
+    purge.purge([a_id], reason="test")
+    kept = [str(r.body) for r in db.session.scalars(sa.select(IdempotentRequest))]
+    assert not any("a@example.com" in body for body in kept)
 
 
 def test_list_invitations_pages_with_a_cursor_and_filters(api, org):
