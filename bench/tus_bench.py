@@ -52,6 +52,7 @@ from _processes import free_port, private_redis  # noqa: E402
 
 from interview import create_app  # noqa: E402
 from interview.extensions import db  # noqa: E402
+from interview.models import Take, TakeStatus  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.faults.cluster import Cluster, WebServer, wait_until  # noqa: E402
 
@@ -138,7 +139,8 @@ def _answers(port: int, method: str, path: str) -> bool:
         return False
 
 
-ASSEMBLY = {"UPLOAD_ASSEMBLY": "web"}  # --assembly worker: left to media workers elsewhere
+THREADS = [32]  # gunicorn threads per process (--threads)
+ASSEMBLY = {"UPLOAD_ASSEMBLY": "worker"}  # --assembly web: the node that took the last byte
 
 
 def project_env(database_url: str, redis_url: str, media: Path) -> dict[str, str]:
@@ -208,8 +210,31 @@ def project_target(name: str, base: str, pids, env: dict[str, str], workdir: Pat
             db.session.remove()
             db.engine.dispose()
 
+    def settled(deadline_seconds: float = 120) -> None:
+        """With assembly on the web node, wait until every finished upload of the run has its
+        original (the node's work after answering), so its CPU is counted in the figures."""
+        if ASSEMBLY["UPLOAD_ASSEMBLY"] != "web":
+            return
+        deadline = time.monotonic() + deadline_seconds
+        with app.app_context():
+            while time.monotonic() < deadline:
+                waiting = db.session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Take)
+                    .where(Take.status == TakeStatus.UPLOADED, Take.checksum_sha256.is_(None))
+                )
+                db.session.rollback()
+                if not waiting:
+                    break
+                time.sleep(0.2)
+            else:
+                print(f"  {name}: {waiting} uploads still unassembled", file=sys.stderr)
+            db.session.remove()
+            db.engine.dispose()
+
     target.new_upload = new_upload
     target.make_tokens = make_tokens  # type: ignore[attr-defined]
+    target.settled = settled  # type: ignore[attr-defined]
     return target
 
 
@@ -217,7 +242,7 @@ def project_target(name: str, base: str, pids, env: dict[str, str], workdir: Pat
 def single_node(name: str, database_url: str, redis_url: str, workdir: Path):
     prepare_database(database_url, workdir)
     env = project_env(database_url, redis_url, workdir / f"media-{name}")
-    node = WebServer(env, workdir, workers=2, threads=32)
+    node = WebServer(env, workdir, workers=2, threads=THREADS[0])
     node.start()
     try:
         yield project_target(name, node.url, node.pids, env, workdir)
@@ -229,7 +254,7 @@ def single_node(name: str, database_url: str, redis_url: str, workdir: Path):
 def two_nodes(database_url: str, redis_url: str, workdir: Path):
     prepare_database(database_url, workdir)
     env = project_env(database_url, redis_url, workdir / "media-proxy")
-    with Cluster(env, workdir, 2, workers=1, threads=32) as cluster:
+    with Cluster(env, workdir, 2, workers=1, threads=THREADS[0]) as cluster:
 
         def pids() -> list[int]:
             return [pid for node in cluster.nodes for pid in node.pids()]
@@ -337,6 +362,7 @@ def profiled(target: Target, count: int, seconds: int, folder: str | None):
                         "--duration",
                         str(seconds + 5),
                         "--nonblocking",
+                        *(["--gil"] if os.environ.get("PROFILE_GIL") else []),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -374,6 +400,8 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
     while any(thread.is_alive() for thread in threads):
         peak = max(peak, rss_bytes(target.pids()))
         time.sleep(0.5)
+    if hasattr(target, "settled"):
+        target.settled()
     cpu = cpu_seconds(target.pids()) - cpu_before
     latencies = sorted(result.latencies) or [float("nan")]
 
@@ -407,16 +435,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--targets", default="tus-node,sqlite,postgres,proxy")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--threads", type=int, default=32, help="gunicorn threads per process")
     parser.add_argument("--profile", help="folder for py-spy samples of the server workers")
     parser.add_argument(
         "--assembly",
         choices=("web", "worker"),
-        default="web",
-        help="UPLOAD_ASSEMBLY of the project's nodes (worker: no media worker runs here, as "
-        "when workers are on other machines)",
+        default="worker",
+        help="UPLOAD_ASSEMBLY of the project's nodes (worker, the default: media workers "
+        "assemble finished uploads, and none runs in this bench; web: the node that took "
+        "the last byte assembles right after answering)",
     )
     options = parser.parse_args()
     ASSEMBLY["UPLOAD_ASSEMBLY"] = options.assembly
+    THREADS[0] = options.threads
     sizes = [int(s) for s in options.sizes.split(",")]
     wanted = options.targets.split(",")
     if not options.postgres:

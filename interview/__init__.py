@@ -6,9 +6,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 
-from . import cli, errors, filters, languages, security, sqlite
+from . import cli, database, errors, filters, languages, security, sqlite
 from . import config as config_module
 from .admin.routes import bp as admin_bp
 from .api import openapi as api_docs
@@ -50,6 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_hooks(app)
     register_commands(app)
+    # Every model's mapper is set up now, not inside the first requests each process serves.
+    sa.orm.configure_mappers()
     return app
 
 
@@ -67,6 +70,11 @@ def _ensure_instance(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind db, migrations, login, CSRF and the rate limiter to the app."""
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {},
+        app.config["DB_POOL_SIZE"],
+    )
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

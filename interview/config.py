@@ -37,7 +37,10 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(
             env.get("DATABASE_URL") or f"sqlite:///{instance / 'interview.sqlite3'}"
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Connections kept per process: at least the web threads (WEB_THREADS), so a request
+        # never waits for another's connection. PostgreSQL: nodes x processes x (this + 10
+        # overflow) must stay under the server's max_connections.
+        "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", "32")),
         "REDIS_URL": redis_url,
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
         "STORAGE_BACKEND": env.get("STORAGE_BACKEND", "local"),
@@ -119,6 +122,9 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         # Who assembles a finished upload's chunks into its original: "web" (the node that took
         # the last byte, right after answering) or "worker" (the media worker, before processing).
         "UPLOAD_ASSEMBLY": env.get("UPLOAD_ASSEMBLY", "web"),
+        # After the last byte's answer: the node's work goes to one background thread per
+        # process at a lower CPU priority (1), or runs in the request's thread (0).
+        "UPLOAD_FINISH_IN_THREAD": _bool(env.get("UPLOAD_FINISH_IN_THREAD"), True),
         # Origins (comma-separated, or *) allowed to call the candidate API and tus endpoints
         # from another site, for embedding the recorder; none by default (same origin only).
         "UPLOAD_CORS_ORIGINS": [
@@ -176,4 +182,7 @@ def test_overrides(instance_path: str) -> dict[str, Any]:
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS": True,
         # Recognition only where a test asks for it (tests/transcripts turn it on).
         "TRANSCRIPTS_ENABLED": False,
+        # In-process tests check a finished upload right after its answer; the gunicorn nodes
+        # of tests/faults (and tests/candidate's finisher test) run the finisher thread.
+        "UPLOAD_FINISH_IN_THREAD": False,
     }

@@ -333,6 +333,10 @@ def _tus_options():
     )
 
 
+def _tus_version_ok() -> bool:
+    return request.headers.get("Tus-Resumable") == uploads.TUS_VERSION
+
+
 def _tus_preamble(token: str):
     """What every tus request goes through: OPTIONS discovery, the protocol version, the link.
 
@@ -340,7 +344,7 @@ def _tus_preamble(token: str):
     """
     if request.method == "OPTIONS":
         return None, _tus_options()
-    if request.headers.get("Tus-Resumable") != uploads.TUS_VERSION:
+    if not _tus_version_ok():
         return None, (
             "Tus-Resumable 1.0.0 required",
             412,
@@ -349,16 +353,18 @@ def _tus_preamble(token: str):
     return _resolve_for_api(token)
 
 
-def _is_patch() -> bool:
+@limiter.request_filter
+def _is_upload_patch() -> bool:
     # A PATCH needs a valid link and the exact offset of an open upload, and each appends at
-    # most MAX_TAKE_BYTES in all; limiting it only adds round trips to the hottest path.
-    return request.method == "PATCH"
+    # most MAX_TAKE_BYTES in all; limiting it only adds work to the hottest path. (A request
+    # filter, not ``exempt_when``: the limiter then does nothing at all for it.)
+    return request.method == "PATCH" and request.endpoint == "candidate.upload"
 
 
 def _after_last_byte(response, take_id: int):
     """Answer first; assemble and queue once the response is sent."""
     response.call_on_close(
-        partial(uploads.after_completion, current_app._get_current_object(), take_id)
+        partial(uploads.finish_after_answering, current_app._get_current_object(), take_id)
     )
     return response
 
@@ -439,14 +445,24 @@ def create_upload(token: str, position: int):
 @bp.route("/<token>/api/uploads/<int:take_id>", methods=["HEAD", "PATCH", "DELETE", "OPTIONS"])
 @public
 @csrf.exempt
-@limiter.limit(_api_limit, exempt_when=_is_patch)
+@limiter.limit(_api_limit)
 def upload(token: str, take_id: int):
     """tus core (HEAD offset, PATCH append) and termination (DELETE) for one take."""
-    invitation, error = _tus_preamble(token)
-    if error:
-        return error
+    found = None
+    if request.method in ("HEAD", "PATCH") and _tus_version_ok():
+        found = uploads.state_for_link(token, take_id)  # one query for the common case
+    if found is not None:
+        state, language = found
+        use_language(language)
+        invitation_status = InvitationStatus.IN_PROGRESS
+    else:
+        invitation, error = _tus_preamble(token)
+        if error:
+            return error
+        invitation_status = invitation.status
     try:
-        state = uploads.upload_state(invitation, take_id)
+        if found is None:
+            state = uploads.upload_state(invitation, take_id)
         if request.method == "HEAD":
             if state.gone:
                 raise uploads.TusError(404, "this upload was discarded or has expired")
@@ -458,7 +474,7 @@ def upload(token: str, take_id: int):
             if state.status == TakeStatus.RECORDING and state.expires_at is not None:
                 headers["Upload-Expires"] = uploads.http_date(state.expires_at)
             return "", 200, _tus_headers(headers)
-        if invitation.status == InvitationStatus.COMPLETED:
+        if invitation_status == InvitationStatus.COMPLETED:
             raise uploads.TusError(
                 409, gettext("Your answers were already submitted."), offset=state.offset
             )

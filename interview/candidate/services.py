@@ -90,6 +90,12 @@ def finish_grace() -> timedelta:
     return timedelta(minutes=current_app.config["FINISH_GRACE_MINUTES"])
 
 
+def usable_as_it_stands(status: InvitationStatus, expires_at: datetime, now: datetime) -> bool:
+    """The common case of ``resolve``: an interview under way before its deadline is returned
+    as it is, changing nothing (the upload fast path checks its link with this alone)."""
+    return status == InvitationStatus.IN_PROGRESS and now < expires_at
+
+
 def resolve(token: str, now: datetime | None = None, *, finishing: bool = False) -> Invitation:
     """The invitation behind a link token, or the reason it cannot be used.
 
@@ -108,6 +114,8 @@ def resolve(token: str, now: datetime | None = None, *, finishing: bool = False)
     if invitation.status == InvitationStatus.COMPLETED:
         return invitation  # the confirmation stays reachable after the deadline
     now = now or utcnow()
+    if usable_as_it_stands(invitation.status, invitation.expires_at, now):
+        return invitation
     if invitation.status == InvitationStatus.EXPIRED or invitation.expires_at <= now:
         if (
             finishing

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import errno
+import functools
 import hashlib
 import logging
+import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,16 +34,24 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from werkzeug.exceptions import ClientDisconnected
 
-from .. import audit
+from .. import audit, tokens
 from ..extensions import db
 from ..media import chunks
 from ..media import services as media
 from ..media.storage import StorageError, get_storage
-from ..models import InterviewQuestion, Invitation, Take, TakeStatus, UploadChunk, utcnow
+from ..models import (
+    InterviewQuestion,
+    Invitation,
+    Screening,
+    Take,
+    TakeStatus,
+    UploadChunk,
+    utcnow,
+)
 from ..privacy import catalogue
 from ..privacy import services as privacy
 from ..privacy.services import ErasePolicy, StoredFile
-from .services import DISCARDED
+from .services import DISCARDED, usable_as_it_stands
 
 log = logging.getLogger(__name__)
 
@@ -138,32 +151,88 @@ def media_done() -> tuple[TakeStatus, ...]:
     return (TakeStatus.UPLOADED, TakeStatus.PROCESSING, TakeStatus.READY)
 
 
-def upload_state(invitation: Invitation, take_id: int) -> UploadState:
-    """One of this invitation's uploads; anybody else's is indistinguishable from none."""
-    row = db.session.execute(
-        sa.select(
-            Take.id,
-            Take.status,
-            Take.bytes_received,
-            Take.upload_length,
-            Take.upload_expires_at,
-            Take.checksum_sha256,
-        )
-        .join(InterviewQuestion, InterviewQuestion.id == Take.question_id)
-        .where(Take.id == take_id, InterviewQuestion.invitation_id == invitation.id)
-    ).one_or_none()
-    if row is None:
-        raise TusError(404, "There is no such recording.")
+# The upload path's statements, built once on the tables (Core, no ORM objects): a PATCH is
+# one read and one short write transaction, the hottest path of the product.
+_takes = Take.__table__
+_questions = InterviewQuestion.__table__
+_invitations = Invitation.__table__
+_STATE = (
+    _takes.c.id,
+    _takes.c.status,
+    _takes.c.bytes_received,
+    _takes.c.upload_length,
+    _takes.c.upload_expires_at,
+    _takes.c.checksum_sha256,
+)
+_BY_INVITATION = (
+    sa.select(*_STATE)
+    .join(_questions, _questions.c.id == _takes.c.question_id)
+    .where(
+        _takes.c.id == sa.bindparam("take_id"),
+        _questions.c.invitation_id == sa.bindparam("invitation_id"),
+    )
+)
+_BY_LINK = (
+    sa.select(
+        *_STATE,
+        _invitations.c.id.label("invitation_id"),
+        _invitations.c.org_id,
+        _invitations.c.status.label("invitation_status"),
+        _invitations.c.expires_at,
+        Screening.__table__.c.language,
+    )
+    .select_from(_takes)
+    .join(_questions, _questions.c.id == _takes.c.question_id)
+    .join(_invitations, _invitations.c.id == _questions.c.invitation_id)
+    .join(Screening.__table__, Screening.__table__.c.id == _invitations.c.screening_id)
+    .where(
+        _takes.c.id == sa.bindparam("take_id"),
+        _invitations.c.token_hash == sa.bindparam("token_hash"),
+    )
+)
+
+
+def _state_of(row, org_id: int, invitation_id: int) -> UploadState:
     return UploadState(
         row.id,
-        invitation.org_id,
-        invitation.id,
+        org_id,
+        invitation_id,
         row.status,
         row.bytes_received,
         row.upload_length,
         row.upload_expires_at,
         row.checksum_sha256,
     )
+
+
+def upload_state(invitation: Invitation, take_id: int) -> UploadState:
+    """One of this invitation's uploads; anybody else's is indistinguishable from none."""
+    row = (
+        db.session.connection()
+        .execute(_BY_INVITATION, {"take_id": take_id, "invitation_id": invitation.id})
+        .one_or_none()
+    )
+    if row is None:
+        raise TusError(404, "There is no such recording.")
+    return _state_of(row, invitation.org_id, invitation.id)
+
+
+def state_for_link(token: str, take_id: int) -> tuple[UploadState, str] | None:
+    """The fast path of HEAD and PATCH: the link and the upload in one query. Returns the
+    upload's state and the screening's language when the link is usable as it stands
+    (``services.usable_as_it_stands``: under way, before its deadline); otherwise None, and the
+    caller resolves the link the full way, which says why it cannot be used or changes what
+    must change (an interview reopened for its finishing grace)."""
+    if not tokens.looks_like_token(token):
+        return None
+    row = (
+        db.session.connection()
+        .execute(_BY_LINK, {"take_id": take_id, "token_hash": tokens.token_hash(token)})
+        .one_or_none()
+    )
+    if row is None or not usable_as_it_stands(row.invitation_status, row.expires_at, utcnow()):
+        return None
+    return _state_of(row, row.org_id, row.invitation_id), row.language
 
 
 def _refuse_closed(state: UploadState) -> None:
@@ -275,7 +344,7 @@ def _store(state: UploadState, key: str, spool: BinaryIO) -> None:
     """The chunk into storage, durably; a full disk is 507 and a storage outage 503, both
     with nothing acknowledged of this chunk (the client sends it again)."""
     try:
-        get_storage().save(key, spool)
+        get_storage().save_new(key, spool)
     except (OSError, StorageError) as error:
         get_storage().delete(key)
         log.error("take %s: storing a chunk failed: %s", state.take_id, error)
@@ -290,6 +359,46 @@ def _store(state: UploadState, key: str, spool: BinaryIO) -> None:
         ) from error
 
 
+@functools.cache
+def _claim_statement(length_known: bool, complete: bool) -> sa.Update:
+    """The conditional UPDATE that claims a range: the take must still be recording, at the
+    offset and with the length this request read. Built once per shape."""
+    values: dict = {
+        "bytes_received": sa.bindparam("new_offset", type_=sa.BigInteger),
+        "upload_length": sa.bindparam("length", type_=sa.BigInteger),
+        "updated_at": sa.bindparam("now", type_=_takes.c.updated_at.type),
+    }
+    if complete:
+        values.update(
+            status=TakeStatus.UPLOADED,
+            finished_at=sa.bindparam("now", type_=_takes.c.finished_at.type),
+            upload_expires_at=None,
+            flags=sa.bindparam("flags", type_=_takes.c.flags.type),
+        )
+    else:
+        values["upload_expires_at"] = sa.bindparam("expires", type_=_takes.c.upload_expires_at.type)
+    return (
+        sa.update(_takes)
+        .where(
+            _takes.c.id == sa.bindparam("take_id"),
+            _takes.c.status == TakeStatus.RECORDING,
+            _takes.c.bytes_received == sa.bindparam("offset", type_=sa.BigInteger),
+            _takes.c.upload_length == sa.bindparam("read_length", type_=sa.BigInteger)
+            if length_known
+            else _takes.c.upload_length.is_(None),
+        )
+        .values(**values)
+    )
+
+
+_INSERT_CHUNK = sa.insert(UploadChunk.__table__)
+_TOUCH_INVITATION = (
+    sa.update(_invitations)
+    .where(_invitations.c.id == sa.bindparam("invitation_id"))
+    .values(last_activity_at=sa.bindparam("now", type_=_invitations.c.last_activity_at.type))
+)
+
+
 def _claim(
     state: UploadState,
     offset: int,
@@ -302,48 +411,37 @@ def _claim(
     was read: one conditional UPDATE (plus the chunk's row), committed at once. Everything the
     last byte needs is read before, so the write transaction is a few Core statements."""
     now = utcnow()
-    values: dict = {"bytes_received": new_offset, "upload_length": length}
     completion = _completion(state, now, new_offset) if complete else None
-    if completion is not None:
-        values.update(
-            status=TakeStatus.UPLOADED,
-            finished_at=now,
-            upload_expires_at=None,
-            flags=completion["flags"],
-        )
-    else:
-        values["upload_expires_at"] = expiry()
-    claimed = db.session.execute(
-        sa.update(Take.__table__)
-        .where(
-            Take.id == state.take_id,
-            Take.status == TakeStatus.RECORDING,
-            Take.bytes_received == offset,
-            Take.upload_length.is_(None)
-            if state.length is None
-            else Take.upload_length == state.length,
-        )
-        .values(**values)
+    params = {
+        "take_id": state.take_id,
+        "offset": offset,
+        "read_length": state.length,
+        "new_offset": new_offset,
+        "length": length,
+        "now": now,
+        "expires": expiry(),
+        "flags": completion["flags"] if completion else None,
+    }
+    connection = db.session.connection()
+    claimed = connection.execute(
+        _claim_statement(state.length is not None, completion is not None), params
     )
     if claimed.rowcount != 1:
         db.session.rollback()
         return False
     if key is not None:
-        db.session.execute(
-            sa.insert(UploadChunk.__table__).values(
-                take_id=state.take_id,
-                offset=offset,
-                length=new_offset - offset,
-                storage_key=key,
-                created_at=now,
-            )
+        connection.execute(
+            _INSERT_CHUNK,
+            {
+                "take_id": state.take_id,
+                "offset": offset,
+                "length": new_offset - offset,
+                "storage_key": key,
+                "created_at": now,
+            },
         )
     if completion is not None:
-        db.session.execute(
-            sa.update(Invitation.__table__)
-            .where(Invitation.id == state.invitation_id)
-            .values(last_activity_at=now)
-        )
+        connection.execute(_TOUCH_INVITATION, {"invitation_id": state.invitation_id, "now": now})
         db.session.add(completion["audit"])
     db.session.commit()
     return True
@@ -370,6 +468,43 @@ def _completion(state: UploadState, now: datetime, size: int) -> dict:
     db.session.expunge(event)  # added in the write transaction, after the claim
     db.session.expire(take)  # the UPDATE changes it behind the session's back
     return {"flags": flags, "audit": event}
+
+
+_backlog: queue.SimpleQueue = queue.SimpleQueue()
+_finisher: list[threading.Thread] = []
+_finisher_lock = threading.Lock()
+
+
+def finish_after_answering(app: Flask, take_id: int) -> None:
+    """Run ``after_completion`` once the last byte's answer is sent. It goes to this process's
+    finisher thread (started on first use, at a lower CPU priority than the threads answering
+    requests, and one take at a time), so when many candidates finish in the same second their
+    assemblies do not slow every other candidate's answers. UPLOAD_FINISH_IN_THREAD=0 runs it
+    in the request's own thread instead. A take the process never got to (it died, or was
+    stopped) stays ``uploaded`` and the reconcile sweep queues it for the media worker."""
+    if not app.config["UPLOAD_FINISH_IN_THREAD"]:
+        after_completion(app, take_id)
+        return
+    _backlog.put((app, take_id))
+    with _finisher_lock:
+        if not _finisher or not _finisher[0].is_alive():
+            thread = threading.Thread(target=_finish_forever, name="upload-finisher", daemon=True)
+            thread.start()
+            _finisher[:] = [thread]
+
+
+FINISHER_NICENESS = 10  # Linux schedules each thread on its own; a nicer one yields the CPU
+
+
+def _finish_forever() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the same priority, still fine
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), FINISHER_NICENESS)
+    while True:
+        app, take_id = _backlog.get()
+        try:
+            after_completion(app, take_id)
+        except Exception:  # the thread goes on; the reconcile sweep finishes this take
+            log.exception("take %s: the finisher failed", take_id)
 
 
 def after_completion(app: Flask, take_id: int) -> None:
