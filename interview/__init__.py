@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 
-from . import cli, database, errors, filters, languages, security, sqlite
+from . import cli, database, errors, filters, health, languages, security, sqlite
 from . import config as config_module
 from .admin.routes import bp as admin_bp
 from .api import openapi as api_docs
@@ -106,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(branding_bp)
     app.register_blueprint(shares_bp)
+    app.register_blueprint(health.bp)
     register_api(app)
 
 

@@ -132,3 +132,41 @@ def test_hsts_in_production_and_not_in_development(app_config, tmp_path):
         app = create_app({**app_config, "HSTS_MAX_AGE": setting["HSTS_MAX_AGE"]})
         for path in ("/login", "/no/such/page"):
             assert app.test_client().get(path).headers.get("Strict-Transport-Security") == expected
+
+
+def test_healthz_answers_from_the_process_alone(app, client):
+    """Does /healthz (the load balancer's check) answer 200 without a database statement, a
+    session cookie or a rate limit, so a busy node is not taken out of the rotation?"""
+    import sqlalchemy as sa
+
+    from interview.extensions import db
+
+    statements = []
+
+    def seen(*args):
+        statements.append(args[2])
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        answers = [client.get("/healthz") for _ in range(300)]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert {a.status_code for a in answers} == {200}
+    assert answers[0].get_data(as_text=True) == "ok\n"
+    assert "Set-Cookie" not in answers[0].headers
+    assert statements == []
+
+
+def test_engine_pool_fits_the_database(tmp_path):
+    """PostgreSQL connections are checked before use and pooled per DB_POOL_SIZE; a SQLite
+    file gets the same pool and no pointless ping; in-memory SQLite keeps its own pool."""
+    from interview.database import engine_options
+
+    pg = engine_options("postgresql://u@h/db", {}, 24)
+    assert pg == {"pool_pre_ping": True, "pool_size": 24, "max_overflow": 10}
+    assert engine_options(f"sqlite:///{tmp_path}/x.sqlite3", {}, 24) == {
+        "pool_size": 24,
+        "max_overflow": 10,
+    }
+    assert engine_options("sqlite://", {}, 24) == {}
+    assert engine_options("postgresql://u@h/db", {"pool_size": 3}, 24)["pool_size"] == 3

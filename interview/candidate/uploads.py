@@ -470,7 +470,7 @@ def _completion(state: UploadState, now: datetime, size: int) -> dict:
     return {"flags": flags, "audit": event}
 
 
-_backlog: queue.SimpleQueue = queue.SimpleQueue()
+_backlog: queue.Queue = queue.Queue()
 _finisher: list[threading.Thread] = []
 _finisher_lock = threading.Lock()
 
@@ -505,6 +505,13 @@ def _finish_forever() -> None:
             after_completion(app, take_id)
         except Exception:  # the thread goes on; the reconcile sweep finishes this take
             log.exception("take %s: the finisher failed", take_id)
+        finally:
+            _backlog.task_done()
+
+
+def finisher_idle() -> bool:
+    """Nothing handed to this process's finisher is waiting or running."""
+    return _backlog.unfinished_tasks == 0
 
 
 def after_completion(app: Flask, take_id: int) -> None:

@@ -121,8 +121,8 @@ def test_the_finisher_thread_files_finished_uploads_at_a_lower_priority(app, can
         done = candidate.patch(url, data[2000:], 2000, **{"Upload-Length": str(len(data))})
         assert done.status_code == 204
         deadline = time.monotonic() + 15
-        while _take(url).checksum_sha256 is None:
-            assert time.monotonic() < deadline, "the finisher never filed the upload"
+        while not uploads.finisher_idle():  # all of its work done, its connection given back
+            assert time.monotonic() < deadline, "the finisher never finished"
             time.sleep(0.02)
     finally:
         uploads.after_completion = real

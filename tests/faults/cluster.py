@@ -119,6 +119,7 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout http-keep-alive 30s
+    timeout check 5s
     option redispatch
     retries 2
 frontend uploads
@@ -126,7 +127,7 @@ frontend uploads
     default_backend nodes
 backend nodes
     balance roundrobin
-    option httpchk GET /login
+    option httpchk GET /healthz
     http-response set-header X-Upstream %[srv_name]
 {servers}
 """
@@ -134,7 +135,9 @@ backend nodes
 
 class Proxy:
     """HAProxy in front of ``nodes``: round robin per request, no sticky sessions, health
-    checks every 500 ms so a dead node leaves the rotation."""
+    checks (``/healthz``) every 500 ms, so a dead node leaves the rotation within a second
+    (two failed checks: a refused connection fails at once), while a busy one has 5 s to
+    answer before it is taken out."""
 
     def __init__(self, nodes: list[WebServer], workdir: Path) -> None:
         self.nodes = nodes
@@ -147,7 +150,7 @@ class Proxy:
     def start(self) -> None:
         binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
         servers = "\n".join(
-            f"    server node{i} 127.0.0.1:{node.port} check inter 500 fall 1 rise 1"
+            f"    server node{i} 127.0.0.1:{node.port} check inter 500 fall 2 rise 1"
             for i, node in enumerate(self.nodes)
         )
         self.config.write_text(HAPROXY_CONFIG.format(port=self.port, servers=servers))

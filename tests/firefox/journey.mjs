@@ -51,14 +51,16 @@ try {
     await visible("#question");
     await visible("#q-before");
     questions.push(await page.$eval("#q-progress", (el) => el.textContent.trim()));
-    await page.click("#q-reveal");
+    // Locators wait for the element to be visible, enabled and still, and find it again if
+    // it is replaced in between: the page swaps in a fresh copy of a button whenever it gives
+    // the button a new action (interview.js onClick), which detached the one found before.
+    await page.locator("#q-reveal").click();
     await visible("#q-prompt-box");
-    await page.click("#q-start");
+    await page.locator("#q-start").click();
     await visible("#q-recording");
     await new Promise((resolve) => setTimeout(resolve, Number(seconds) * 1000));
-    await page.click("#q-stop");
+    await page.locator("#q-stop").click();
     await page.waitForSelector("#q-save[data-phase=saved]", { timeout: 180_000 });
-    await page.waitForSelector("#q-keep:not([disabled])");
     await Promise.all([
       page.waitForFunction(
         (before) => location.pathname.endsWith("/review")
@@ -66,7 +68,7 @@ try {
         {},
         questions[questions.length - 1],
       ),
-      page.click("#q-keep"),
+      page.locator("#q-keep:not([disabled])").click(),
     ]);
     if (new URL(page.url()).pathname.endsWith("/review")) break;
   }
