@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from interview.candidate import uploads
 from interview.extensions import db
-from interview.models import InvitationStatus, Take, TakeStatus, utcnow
+from interview.models import InvitationStatus, TakeStatus, utcnow
 
 from .test_uploads import Candidate, _take
 
