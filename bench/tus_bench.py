@@ -20,7 +20,8 @@ the proxy's own CPU is not counted), and peak RSS growth of the server processes
 
 Loopback only, bounded (``--seconds`` per run). Run: .venv/bin/python bench/tus_bench.py
   [--sizes 25,50,100,200] [--seconds 30] [--targets tus-node,sqlite,postgres,proxy]
-  [--postgres postgresql://postgres@127.0.0.1:5432/bench_uploads]
+  [--postgres postgresql://postgres@127.0.0.1:5432/bench_uploads] [--assembly web|worker]
+  [--threads 32] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def _answers(port: int, method: str, path: str) -> bool:
 
 
 THREADS = [32]  # gunicorn threads per process (--threads)
-ASSEMBLY = {"UPLOAD_ASSEMBLY": "worker"}  # --assembly web: the node that took the last byte
+ASSEMBLY = {"UPLOAD_ASSEMBLY": "web"}  # --assembly
 
 
 def project_env(database_url: str, redis_url: str, media: Path) -> dict[str, str]:
@@ -463,10 +464,11 @@ def main() -> None:
     parser.add_argument(
         "--assembly",
         choices=("web", "worker"),
-        default="worker",
-        help="UPLOAD_ASSEMBLY of the project's nodes (worker, the default: media workers "
-        "assemble finished uploads, and none runs in this bench; web: the node that took "
-        "the last byte assembles right after answering)",
+        default="web",
+        help="UPLOAD_ASSEMBLY of the project's nodes (web, the product's default: the node "
+        "that took the last byte assembles after answering, on its finisher thread, and the "
+        "bench waits for it; worker: media workers assemble, none runs during the load, and "
+        "the bench does their assembly afterwards in its own process and reports its CPU)",
     )
     options = parser.parse_args()
     ASSEMBLY["UPLOAD_ASSEMBLY"] = options.assembly
