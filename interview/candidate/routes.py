@@ -26,7 +26,7 @@ from ..privacy import requests as data_requests
 from ..privacy import settings as privacy_settings
 from ..security import client_ip, public
 from ..transcripts import reading as transcript_reading
-from . import services, uploads
+from . import finisher, services, uploads
 from .forms import ConsentForm
 
 bp = Blueprint("candidate", __name__, url_prefix="/i")
@@ -364,7 +364,7 @@ def _is_upload_patch() -> bool:
 def _after_last_byte(response, take_id: int):
     """Answer first; assemble and queue once the response is sent."""
     response.call_on_close(
-        partial(uploads.finish_after_answering, current_app._get_current_object(), take_id)
+        partial(finisher.finish_after_answering, current_app._get_current_object(), take_id)
     )
     return response
 

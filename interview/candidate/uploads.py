@@ -8,30 +8,22 @@ S3 before anything is acknowledged), then claims its range with one conditional 
 object (``media.chunks``). Two nodes can therefore never both append at one offset: the loser
 gets 409 with the true offset and its object is removed. No lock or transaction is held while a
 body streams. After the last byte is acknowledged, the node assembles the original (hashing it
-in the same pass) and queues processing; a worker does it instead if that node died.
+in the same pass) and queues processing (``finisher``); a worker does it instead if that node
+died. The protocol's grammar is ``tus``; the privacy catalogue's view is ``upload_erasure``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import errno
 import functools
-import hashlib
 import logging
-import os
-import queue
 import tempfile
-import threading
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import format_datetime
 from typing import BinaryIO
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import current_app
 from werkzeug.exceptions import ClientDisconnected
 
 from .. import audit, tokens
@@ -48,39 +40,25 @@ from ..models import (
     UploadChunk,
     utcnow,
 )
-from ..privacy import catalogue
-from ..privacy import services as privacy
-from ..privacy.services import ErasePolicy, StoredFile
+from . import upload_erasure  # noqa: F401 (registers partial uploads with the privacy catalogue)
 from .services import DISCARDED, usable_as_it_stands
+from .tus import (  # noqa: F401 (the protocol's names, used through this module by the routes)
+    CHECKSUM_ALGORITHMS,
+    TUS_CHECKSUM_ALGORITHMS,
+    TUS_EXTENSIONS,
+    TUS_VERSION,
+    TusError,
+    http_date,
+    parse_checksum,
+    parse_length,
+    parse_metadata,
+)
 
 log = logging.getLogger(__name__)
 
-TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = (
-    "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
-)
-CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
-TUS_CHECKSUM_ALGORITHMS = ",".join(CHECKSUM_ALGORITHMS)
 CHUNK = 256 * 1024  # read size while a body streams in
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a PATCH body larger than this is spooled to a temp file
 RETRY_AFTER_SECONDS = 30  # what a full disk or a storage outage asks the client to wait
-
-
-class TusError(Exception):
-    """A tus request refused with an HTTP status and a message for the client."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        retry_after: int | None = None,
-        offset: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after  # seconds, for a refusal the client should retry later
-        self.offset = offset  # the true offset, for a 409 (and whatever else knows it)
 
 
 @dataclass(frozen=True)
@@ -101,46 +79,6 @@ class UploadState:
     def gone(self) -> bool:
         """Discarded or abandoned: failed before every byte was filed."""
         return self.status == TakeStatus.FAILED and self.checksum_sha256 is None
-
-
-def parse_metadata(header: str | None) -> dict[str, str]:
-    """Upload-Metadata: comma-separated "key base64value" pairs."""
-    result: dict[str, str] = {}
-    for pair in (header or "").split(","):
-        pair = pair.strip()
-        if not pair:
-            continue
-        key, _, value = pair.partition(" ")
-        try:
-            result[key] = base64.b64decode(value, validate=True).decode() if value else ""
-        except (binascii.Error, UnicodeDecodeError) as error:
-            raise TusError(400, f"Upload-Metadata value for {key!r} is not base64") from error
-    return result
-
-
-def parse_length(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    if not value.isdigit():
-        raise TusError(400, f"{name} must be a non-negative integer")
-    return int(value)
-
-
-def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
-    """Upload-Checksum: "<algorithm> <base64 digest>" (tus checksum extension)."""
-    if header is None:
-        return None
-    algorithm, _, encoded = header.strip().partition(" ")
-    if algorithm not in CHECKSUM_ALGORITHMS:
-        raise TusError(400, f"checksum algorithm {algorithm!r} is not supported")
-    try:
-        return algorithm, base64.b64decode(encoded.strip(), validate=True)
-    except binascii.Error as error:
-        raise TusError(400, "Upload-Checksum digest is not base64") from error
-
-
-def http_date(moment: datetime) -> str:
-    return format_datetime(moment, usegmt=True)
 
 
 def expiry() -> datetime:
@@ -470,68 +408,6 @@ def _completion(state: UploadState, now: datetime, size: int) -> dict:
     return {"flags": flags, "audit": event}
 
 
-_backlog: queue.Queue = queue.Queue()
-_finisher: list[threading.Thread] = []
-_finisher_lock = threading.Lock()
-
-
-def finish_after_answering(app: Flask, take_id: int) -> None:
-    """Run ``after_completion`` once the last byte's answer is sent. It goes to this process's
-    finisher thread (started on first use, at a lower CPU priority than the threads answering
-    requests, and one take at a time), so when many candidates finish in the same second their
-    assemblies do not slow every other candidate's answers. UPLOAD_FINISH_IN_THREAD=0 runs it
-    in the request's own thread instead. A take the process never got to (it died, or was
-    stopped) stays ``uploaded`` and the reconcile sweep queues it for the media worker."""
-    if not app.config["UPLOAD_FINISH_IN_THREAD"]:
-        after_completion(app, take_id)
-        return
-    _backlog.put((app, take_id))
-    with _finisher_lock:
-        if not _finisher or not _finisher[0].is_alive():
-            thread = threading.Thread(target=_finish_forever, name="upload-finisher", daemon=True)
-            thread.start()
-            _finisher[:] = [thread]
-
-
-FINISHER_NICENESS = 10  # Linux schedules each thread on its own; a nicer one yields the CPU
-
-
-def _finish_forever() -> None:
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: the same priority, still fine
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), FINISHER_NICENESS)
-    while True:
-        app, take_id = _backlog.get()
-        try:
-            after_completion(app, take_id)
-        except Exception:  # the thread goes on; the reconcile sweep finishes this take
-            log.exception("take %s: the finisher failed", take_id)
-        finally:
-            _backlog.task_done()
-
-
-def finisher_idle() -> bool:
-    """Nothing handed to this process's finisher is waiting or running."""
-    return _backlog.unfinished_tasks == 0
-
-
-def after_completion(app: Flask, take_id: int) -> None:
-    """Work the candidate's "saved" need not wait for, run once the last PATCH is answered:
-    assemble the original (hashing it) and queue processing, or with UPLOAD_ASSEMBLY=worker
-    only queue processing (the media worker assembles first, on its own machine). If this
-    node dies first, the take stays ``uploaded`` and the reconcile sweep queues it."""
-    with app.app_context():
-        try:
-            take = db.session.get(Take, take_id)
-            if take is None or take.status != TakeStatus.UPLOADED:
-                return
-            if app.config["UPLOAD_ASSEMBLY"] != "worker":
-                chunks.assemble(take)
-            media.enqueue_processing(take)
-        except Exception:  # the sweep and the worker finish it; the candidate lost nothing
-            db.session.rollback()
-            log.exception("take %s: completion after the acknowledgement failed", take_id)
-
-
 def complete_empty(take: Take) -> None:
     """An upload created with Upload-Length: 0 is complete at once (processing then fails it
     as not a recording, which uses the attempt as any failed recording does)."""
@@ -568,38 +444,3 @@ def terminate(state: UploadState) -> None:
     )
     db.session.commit()
     chunks.discard_chunks([state.take_id])
-
-
-# --- privacy: partial uploads are part of "everything about a candidate" -----------------------
-
-
-def _chunk_files(invitation_ids: Sequence[int]) -> list[StoredFile]:
-    """The stored chunks of these candidates' uploads (the privacy purge deletes them)."""
-    take_ids = catalogue.take_ids(invitation_ids)
-    if not take_ids:
-        return []
-    return [
-        StoredFile("storage", key)
-        for key in db.session.scalars(
-            sa.select(UploadChunk.storage_key).where(UploadChunk.take_id.in_(take_ids))
-        )
-    ]
-
-
-def _erase_chunks(invitation_ids: Sequence[int], _policy: ErasePolicy) -> None:
-    take_ids = catalogue.take_ids(invitation_ids)
-    if take_ids:
-        db.session.execute(
-            sa.delete(UploadChunk)
-            .where(UploadChunk.take_id.in_(take_ids))
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _chunk_keys() -> Iterable[str]:
-    return db.session.scalars(sa.select(UploadChunk.storage_key))
-
-
-privacy.register(
-    "upload chunks", files=_chunk_files, erase=_erase_chunks, keys=_chunk_keys, order=35
-)

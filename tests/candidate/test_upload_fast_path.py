@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from interview.candidate import uploads
+from interview.candidate import finisher, uploads
 from interview.extensions import db
 from interview.models import InvitationStatus, TakeStatus, utcnow
 
@@ -103,7 +103,7 @@ def test_the_finisher_thread_files_finished_uploads_at_a_lower_priority(app, can
     running nicer than the request threads, which survives a take whose work fails?"""
     app.config["UPLOAD_FINISH_IN_THREAD"] = True
     seen: list[tuple[str, int]] = []
-    real = uploads.after_completion
+    real = finisher.after_completion
 
     def observed(app_, take_id):
         seen.append((threading.current_thread().name, _niceness(threading.get_native_id())))
@@ -111,9 +111,9 @@ def test_the_finisher_thread_files_finished_uploads_at_a_lower_priority(app, can
             raise RuntimeError("a take whose work fails")
         real(app_, take_id)
 
-    uploads.after_completion = observed
+    finisher.after_completion = observed
     try:
-        uploads.finish_after_answering(app, -1)  # the thread must outlive this
+        finisher.finish_after_answering(app, -1)  # the thread must outlive this
         assert candidate.reveal(0).status_code == 200
         url = candidate.create(0).headers["Location"]
         data = b"\x1aE\xdf\xa3" + b"w" * 5000
@@ -121,15 +121,15 @@ def test_the_finisher_thread_files_finished_uploads_at_a_lower_priority(app, can
         done = candidate.patch(url, data[2000:], 2000, **{"Upload-Length": str(len(data))})
         assert done.status_code == 204
         deadline = time.monotonic() + 15
-        while not uploads.finisher_idle():  # all of its work done, its connection given back
+        while not finisher.finisher_idle():  # all of its work done, its connection given back
             assert time.monotonic() < deadline, "the finisher never finished"
             time.sleep(0.02)
     finally:
-        uploads.after_completion = real
+        finisher.after_completion = real
         app.config["UPLOAD_FINISH_IN_THREAD"] = False
     take = _take(url)
     assert take.status == TakeStatus.UPLOADED
     assert take.checksum_sha256 == hashlib.sha256(data).hexdigest()
     assert [name for name, _ in seen] == ["upload-finisher", "upload-finisher"]
-    assert all(nice == uploads.FINISHER_NICENESS for _, nice in seen)
+    assert all(nice == finisher.FINISHER_NICENESS for _, nice in seen)
     assert _niceness(threading.get_native_id()) == 0  # the request threads keep theirs
