@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -271,6 +272,22 @@ def org(app: Flask) -> factories.OrgWithStaff:
 def other_org(app: Flask) -> factories.OrgWithStaff:
     """A second organisation whose objects must stay invisible to the first."""
     return factories.org_with_staff("Globex")
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """Every SQL statement the app's engine sends while the block runs (for tests that bound
+    the queries a page or request makes)."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

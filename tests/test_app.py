@@ -137,20 +137,10 @@ def test_hsts_in_production_and_not_in_development(app_config, tmp_path):
 def test_healthz_answers_from_the_process_alone(app, client):
     """Does /healthz (the load balancer's check) answer 200 without a database statement, a
     session cookie or a rate limit, so a busy node is not taken out of the rotation?"""
-    import sqlalchemy as sa
+    from .conftest import counting_statements
 
-    from interview.extensions import db
-
-    statements = []
-
-    def seen(*args):
-        statements.append(args[2])
-
-    sa.event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with counting_statements() as statements:
         answers = [client.get("/healthz") for _ in range(300)]
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", seen)
     assert {a.status_code for a in answers} == {200}
     assert answers[0].get_data(as_text=True) == "ok\n"
     assert "Set-Cookie" not in answers[0].headers

@@ -17,34 +17,13 @@ from interview.candidate import finisher, uploads
 from interview.extensions import db
 from interview.models import InvitationStatus, TakeStatus, utcnow
 
+from ..conftest import counting_statements
 from .test_uploads import Candidate, _take
 
 
 @pytest.fixture
 def candidate(client, org) -> Candidate:
     return Candidate(client, org.token)
-
-
-class Statements:
-    """Every SQL statement and commit the app's engine runs while counting."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine, self.seen, self.commits = engine, [], 0
-
-    def __enter__(self) -> Statements:
-        sa.event.listen(self.engine, "before_cursor_execute", self._statement)
-        sa.event.listen(self.engine, "commit", self._commit)
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        sa.event.remove(self.engine, "before_cursor_execute", self._statement)
-        sa.event.remove(self.engine, "commit", self._commit)
-
-    def _statement(self, _conn, _cursor, statement: str, *_args) -> None:
-        self.seen.append(statement.split(None, 1)[0].upper())
-
-    def _commit(self, _conn) -> None:
-        self.commits += 1
 
 
 def test_a_patch_is_one_read_and_one_short_write_transaction(app, candidate):
@@ -55,10 +34,19 @@ def test_a_patch_is_one_read_and_one_short_write_transaction(app, candidate):
     url = candidate.create(0).headers["Location"]
     assert candidate.patch(url, b"a" * 1000, 0).status_code == 204
     db.session.remove()
-    with Statements(db.engine) as counted:
-        assert candidate.patch(url, b"b" * 1000, 1000).status_code == 204
-    assert counted.seen == ["SELECT", "UPDATE", "INSERT"]
-    assert counted.commits == 1
+    commits = []
+
+    def committed(conn):
+        commits.append(conn)
+
+    sa.event.listen(db.engine, "commit", committed)
+    try:
+        with counting_statements() as statements:
+            assert candidate.patch(url, b"b" * 1000, 1000).status_code == 204
+    finally:
+        sa.event.remove(db.engine, "commit", committed)
+    assert [s.split(None, 1)[0].upper() for s in statements] == ["SELECT", "UPDATE", "INSERT"]
+    assert len(commits) == 1
     assert _take(url).bytes_received == 2000
 
 

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-import sqlalchemy as sa
-
 from interview.extensions import db
 from interview.models import Question, Role
 
 from .. import factories
-
-
-@contextmanager
-def counting():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
+from ..conftest import counting_statements as counting
 
 
 def _grow(org, candidates: int) -> None:
