@@ -353,6 +353,11 @@ def _tus_preamble(token: str):
     return _resolve_for_api(token)
 
 
+@bp.teardown_request
+def _release_upload_connection(_error=None) -> None:
+    uploads.release_connection()
+
+
 @limiter.request_filter
 def _is_upload_patch() -> bool:
     # A PATCH needs a valid link and the exact offset of an open upload, and each appends at

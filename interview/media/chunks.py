@@ -9,13 +9,12 @@ its claim) are never read, and the sweep removes what abandoned uploads left beh
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import secrets
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime
+from typing import IO
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +30,7 @@ from ..models import (
     utcnow,
 )
 from .services import asset_of, enqueue_processing, store_original
-from .storage import StorageError, get_storage
+from .storage import Storage, StorageError, get_storage
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +58,63 @@ def chunks_of(take_id: int) -> list[UploadChunk]:
     )
 
 
+class ChunkStream:
+    """The chunks of one take read in order as one stream, hashed (SHA-256) as they are read:
+    the original is written straight from the chunks into storage, with no copy in between.
+    Counts the bytes it gave, so a chunk object shorter or longer than its row is caught."""
+
+    def __init__(self, storage: Storage, keys: list[str]) -> None:
+        self._storage = storage  # (read from S3's transfer threads, outside the app context)
+        self._keys = iter(keys)
+        self._source: IO[bytes] | None = None
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        """``size`` bytes, fewer only at the end, as a file gives them (S3's transfer manager
+        takes a short read for the end of the stream)."""
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(_READ), b""))
+        parts: list[bytes] = []
+        while size > 0:
+            block = self._next(size)
+            if not block:
+                break
+            parts.append(block)
+            size -= len(block)
+        return b"".join(parts)  # one part: that part itself, not a copy
+
+    def _next(self, size: int) -> bytes:
+        while True:
+            if self._source is None:
+                key = next(self._keys, None)
+                if key is None:
+                    return b""
+                self._source = self._storage.open(key)
+            block = self._source.read(size)
+            if block:
+                self._digest.update(block)
+                self.size += len(block)
+                return block
+            self.close()
+
+    def seekable(self) -> bool:
+        return False
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+
+
 def assemble(take: Take) -> MediaAsset:
-    """The take's ORIGINAL, made from its chunks in one pass that also computes its SHA-256,
-    then the chunks are removed. Idempotent: an original already made is returned as it is
-    (a second assembler racing this one loses on the one-original-per-take constraint)."""
+    """The take's ORIGINAL, streamed from its chunks into storage in one pass that also
+    computes its SHA-256, then the chunks are removed. Idempotent: an original already made is
+    returned as it is (a second assembler racing this one loses on the one-original-per-take
+    constraint)."""
     existing = asset_of(take, AssetKind.ORIGINAL)
     chunks = chunks_of(take.id)
     if existing is not None:
@@ -76,17 +128,16 @@ def assemble(take: Take) -> MediaAsset:
     if expected != take.bytes_received:
         raise ChunksIncomplete(f"take {take.id}: chunks hold {expected} of {take.bytes_received}")
     storage = get_storage()
-    digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(prefix=f"take-{take.id}-", suffix=".upload") as out:
-        for chunk in chunks:
-            with contextlib.closing(storage.open(chunk.storage_key)) as source:
-                for block in iter(lambda s=source: s.read(_READ), b""):
-                    digest.update(block)
-                    out.write(block)
-        out.flush()
-        asset = store_original(
-            take, out.name, take.content_type or "application/octet-stream", digest.hexdigest()
-        )
+    keys = [chunk.storage_key for chunk in chunks]
+    stream = ChunkStream(storage, keys)
+    try:
+        asset = store_original(take, stream, take.content_type or "application/octet-stream")
+    finally:
+        stream.close()
+    if stream.size != expected:  # a chunk object is not the length its row says
+        storage.delete(asset.storage_key)
+        db.session.rollback()
+        raise ChunksIncomplete(f"take {take.id}: chunk objects hold {stream.size} of {expected}")
     try:
         db.session.commit()
     except IntegrityError:
@@ -96,7 +147,7 @@ def assemble(take: Take) -> MediaAsset:
         if winner is None:
             raise
         return winner
-    discard_chunks([take.id])
+    _discard([take.id], keys)
     return asset
 
 
@@ -114,23 +165,28 @@ def assemble_pending(take_id: int) -> None:
 
 
 def discard_chunks(take_ids: Iterable[int]) -> int:
-    """Remove the chunk objects, then their rows, of these takes; returns how many went.
-    Objects first: a crash in between leaves rows naming missing objects (harmless, and the
-    next sweep removes them), never objects nobody knows about."""
+    """Remove the chunk objects, then their rows, of these takes; returns how many went."""
     ids = list(take_ids)
     if not ids:
         return 0
-    chunks = db.session.scalars(sa.select(UploadChunk).where(UploadChunk.take_id.in_(ids))).all()
-    storage = get_storage()
-    for chunk in chunks:
-        storage.delete(chunk.storage_key)
+    keys = db.session.scalars(
+        sa.select(UploadChunk.storage_key).where(UploadChunk.take_id.in_(ids))
+    ).all()
+    return _discard(ids, list(keys))
+
+
+def _discard(take_ids: list[int], keys: list[str]) -> int:
+    """Objects first (one request per thousand on S3), then rows: a crash in between leaves
+    rows naming missing objects (harmless, and the next sweep removes them), never objects
+    nobody knows about."""
+    get_storage().delete_many(keys)
     db.session.execute(
         sa.delete(UploadChunk)
-        .where(UploadChunk.take_id.in_(ids))
+        .where(UploadChunk.take_id.in_(take_ids))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return len(chunks)
+    return len(keys)
 
 
 def remove_staged_uploads(invitation_id: int) -> int:

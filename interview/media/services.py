@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import sqlalchemy as sa
 from blinker import Namespace
@@ -150,6 +150,14 @@ def asset_of(take: Take, kind: AssetKind) -> MediaAsset | None:
 # --- upload hand-over -----------------------------------------------------------------------
 
 
+class HashedStream(Protocol):
+    """A readable stream that hashes the bytes it gives (SHA-256, hex when exhausted)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+    def seekable(self) -> bool: ...
+    def hexdigest(self) -> str: ...
+
+
 def _sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -159,10 +167,14 @@ def _sha256(path: str | Path) -> str:
 
 
 def store_original(
-    take: Take, local_path: str | Path, content_type: str, checksum_sha256: str | None = None
+    take: Take,
+    source: str | os.PathLike[str] | HashedStream,
+    content_type: str,
+    checksum_sha256: str | None = None,
 ) -> MediaAsset:
-    """Put a fully received upload into storage as the take's ORIGINAL asset (its SHA-256 is
-    computed here unless the caller already hashed the bytes on their way in).
+    """Put a fully received upload into storage as the take's ORIGINAL asset: from a local
+    file (its SHA-256 computed here unless the caller already has it), or streamed from a
+    reader that hashes what it gives (an upload's chunks, with no copy in between).
 
     Adds (or replaces) the asset row in the session; the caller commits, with its own change
     (typically the take becoming ``uploaded``), then calls ``enqueue_processing``.
@@ -173,7 +185,12 @@ def store_original(
     content_type = content_type.split(";")[0].strip().lower() or "application/octet-stream"
     key = storage_key(take, secrets.token_hex(16), _SUFFIXES.get(content_type, ".bin"))
     storage = get_storage()
-    size = storage.save_file(key, local_path)
+    if isinstance(source, (str, os.PathLike)):
+        size = storage.save_file(key, source)
+        checksum_sha256 = checksum_sha256 or _sha256(source)
+    else:
+        size = storage.save(key, source)
+        checksum_sha256 = checksum_sha256 or source.hexdigest()
     asset = asset_of(take, AssetKind.ORIGINAL)
     old_key = asset.storage_key if asset else None
     if asset is None:
@@ -182,7 +199,7 @@ def store_original(
     asset.storage_key = key
     asset.content_type = content_type
     asset.size_bytes = size
-    asset.checksum_sha256 = checksum_sha256 or _sha256(local_path)
+    asset.checksum_sha256 = checksum_sha256
     take.content_type = content_type
     take.checksum_sha256 = asset.checksum_sha256
     db.session.flush()
