@@ -14,14 +14,16 @@ candidates, interleaved, against:
   PostgreSQL, with one media folder both reach (a shared volume; moto's S3 server is
   single-threaded Python and would measure moto, not the nodes).
 
-Figures per run: PATCH latency p50/p95/p99, final PATCH p95, refused PATCHes (any answer but
-204), late PATCHes, server CPU seconds per GB received (user+system of the server processes;
+Figures per run: PATCH latency p50/p95/p99, p95 once every candidate has started (PATCHes
+sent 5 s or more after the first candidate started: the sustained load without the start burst
+of every candidate's reveal and upload creation in one second), final PATCH p95, refused
+PATCHes (any answer but 204), late PATCHes, server CPU seconds per GB received (user+system of the server processes;
 the proxy's own CPU is not counted), and peak RSS growth of the server processes.
 
 Loopback only, bounded (``--seconds`` per run). Run: .venv/bin/python bench/tus_bench.py
   [--sizes 25,50,100,200] [--seconds 30] [--targets tus-node,sqlite,postgres,proxy]
   [--postgres postgresql://postgres@127.0.0.1:5432/bench_uploads] [--assembly web|worker]
-  [--threads 32] [--profile DIR]
+  [--threads 32] [--workers 2] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -142,6 +144,7 @@ def _answers(port: int, method: str, path: str) -> bool:
 
 
 THREADS = [32]  # gunicorn threads per process (--threads)
+WORKERS = [2]  # gunicorn processes of the single node (--workers)
 ASSEMBLY = {"UPLOAD_ASSEMBLY": "web"}  # --assembly
 
 
@@ -259,7 +262,7 @@ def project_target(name: str, base: str, pids, env: dict[str, str], workdir: Pat
 def single_node(name: str, database_url: str, redis_url: str, workdir: Path):
     prepare_database(database_url, workdir)
     env = project_env(database_url, redis_url, workdir / f"media-{name}")
-    node = WebServer(env, workdir, workers=2, threads=THREADS[0])
+    node = WebServer(env, workdir, workers=WORKERS[0], threads=THREADS[0])
     node.start()
     try:
         yield project_target(name, node.url, node.pids, env, workdir)
@@ -295,6 +298,7 @@ def request(conn, method: str, path: str, headers: dict, body: bytes | None = No
 @dataclass
 class Result:
     latencies: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # (monotonic) when each PATCH was sent
     finals: list[float] = field(default_factory=list)
     refused: int = 0
     late: int = 0
@@ -329,11 +333,12 @@ def candidate(target: Target, n: int, seconds: int, start_at: float, result: Res
             }
             if final:
                 headers["Upload-Length"] = str(offset + len(body))
-            sent = time.perf_counter()
+            sent_at, sent = time.monotonic(), time.perf_counter()
             status, answer = request(conn, "PATCH", path, headers, body)
             took = time.perf_counter() - sent
             with result.lock:
                 result.latencies.append(took)
+                result.sent_at.append(sent_at)
                 result.late += produced - sent_seconds > 1
                 if status == 204:
                     result.bytes_sent += len(body)
@@ -424,6 +429,13 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
     assembly = target.settled() if hasattr(target, "settled") else 0.0
     cpu = cpu_seconds(target.pids()) - cpu_before
     latencies = sorted(result.latencies) or [float("nan")]
+    # Once every candidate has started: the start burst (every candidate's reveal and upload
+    # creation within one second) left out, to show the sustained load on its own.
+    steady = sorted(
+        took
+        for took, sent_at in zip(result.latencies, result.sent_at, strict=True)
+        if sent_at >= start + STEADY_AFTER_SECONDS
+    ) or [float("nan")]
 
     def pct(values: list[float], p: float) -> float:
         return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
@@ -433,6 +445,7 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
         "p50": pct(latencies, 50),
         "p95": pct(latencies, 95),
         "p99": pct(latencies, 99),
+        "p95_steady": pct(steady, 95),
         "final_p95": pct(sorted(result.finals) or [float("nan")], 95),
         "refused": result.refused,
         "late": result.late,
@@ -450,7 +463,8 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
 # --- the run --------------------------------------------------------------------------------
 
 
-COLUMNS = ("p50", "p95", "p99", "final_p95", "refused", "late", "no_upload", "cpu_per_gb", "rss_mb")
+STEADY_AFTER_SECONDS = 5
+COLUMNS = ("p50", "p95", "p99", "p95_steady", "final_p95", "refused", "late", "no_upload", "cpu_per_gb", "rss_mb")
 
 
 def main() -> None:
@@ -460,6 +474,7 @@ def main() -> None:
     parser.add_argument("--targets", default="tus-node,sqlite,postgres,proxy")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--threads", type=int, default=32, help="gunicorn threads per process")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (one node)")
     parser.add_argument("--profile", help="folder for py-spy samples of the server workers")
     parser.add_argument(
         "--assembly",
@@ -473,6 +488,7 @@ def main() -> None:
     options = parser.parse_args()
     ASSEMBLY["UPLOAD_ASSEMBLY"] = options.assembly
     THREADS[0] = options.threads
+    WORKERS[0] = options.workers
     sizes = [int(s) for s in options.sizes.split(",")]
     wanted = options.targets.split(",")
     if not options.postgres:
@@ -540,7 +556,9 @@ def report(rows: list[tuple[int, str, dict]], options) -> None:
                 for c in COLUMNS
             )
         )
-        for column, unit in (("p95", "ms"), ("final_p95", "ms"), ("cpu_per_gb", "s/GB")):
+        for column, unit in (
+            ("p95", "ms"), ("p95_steady", "ms"), ("final_p95", "ms"), ("cpu_per_gb", "s/GB")
+        ):  # fmt: skip
             record(BENCH, f"{name} N={count} PATCH {column}", round(figures[column], 1), unit)
         record(BENCH, f"{name} N={count} refused", figures["refused"])
     if options.assembly == "worker":
@@ -561,6 +579,7 @@ def report(rows: list[tuple[int, str, dict]], options) -> None:
             continue
         print(
             f"{count:>4} {name:<9} p95 x{figures['p95'] / ref['p95']:.2f}   "
+            f"steady p95 x{figures['p95_steady'] / ref['p95_steady']:.2f}   "
             f"final p95 x{figures['final_p95'] / ref['final_p95']:.2f}   "
             f"CPU/GB x{figures['cpu_per_gb'] / ref['cpu_per_gb']:.2f}"
         )

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext
 
+from ..database import loaded_objects_kept
 from ..extensions import csrf, db, limiter
 from ..forms import ConfirmForm
 from ..languages import use_language
@@ -218,11 +219,12 @@ def _state_changing(token: str, action):
     invitation, error = _resolve_for_api(token)
     if error:
         return error
-    try:
-        action(invitation)
-    except services.InterviewRefused as refused:
-        return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
-    return jsonify(_state(token, invitation)), 200, {"Cache-Control": "no-store"}
+    with loaded_objects_kept(db.session()):  # the state is answered from what was loaded
+        try:
+            action(invitation)
+        except services.InterviewRefused as refused:
+            return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
+        return jsonify(_state(token, invitation)), 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/<token>/interview")
@@ -413,14 +415,15 @@ def create_upload(token: str, position: int):
         if length is None and defer != "1":
             raise uploads.TusError(400, "send Upload-Length or Upload-Defer-Length: 1")
         metadata = uploads.parse_metadata(request.headers.get("Upload-Metadata"))
-        take = services.start_take(
-            invitation,
-            services.question_by_position(invitation, position),
-            content_type=metadata.get("filetype", ""),
-            upload_length=length,
-            audio_only=metadata.get("audio_only") == "1",
-            upload_expires_at=uploads.expiry(),
-        )
+        with loaded_objects_kept(db.session()):  # the answer describes the take just made
+            take = services.start_take(
+                invitation,
+                services.question_by_position(invitation, position),
+                content_type=metadata.get("filetype", ""),
+                upload_length=length,
+                audio_only=metadata.get("audio_only") == "1",
+                upload_expires_at=uploads.expiry(),
+            )
     except uploads.TusError as tus_error:
         return _json_error(str(tus_error), tus_error.status)
     except services.InterviewRefused as refused:

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .. import audit, jobs, tokens
 from ..extensions import db
@@ -107,7 +108,9 @@ def resolve(token: str, now: datetime | None = None, *, finishing: bool = False)
     if not tokens.looks_like_token(token):
         raise LinkInvalid()
     invitation = db.session.scalar(
-        sa.select(Invitation).where(Invitation.token_hash == tokens.token_hash(token))
+        sa.select(Invitation)
+        .where(Invitation.token_hash == tokens.token_hash(token))
+        .options(joinedload(Invitation.screening))  # its language: every page needs it
     )
     if invitation is None or invitation.status == InvitationStatus.REVOKED:
         raise LinkInvalid()
