@@ -17,8 +17,9 @@ candidates, interleaved, against:
 Figures per run: PATCH latency p50/p95/p99, p95 once every candidate has started (PATCHes
 sent 5 s or more after the first candidate started: the sustained load without the start burst
 of every candidate's reveal and upload creation in one second), final PATCH p95, refused
-PATCHes (any answer but 204), late PATCHes, server CPU seconds per GB received (user+system of the server processes;
-the proxy's own CPU is not counted), and peak RSS growth of the server processes.
+PATCHes (any answer but 204), late PATCHes, server CPU seconds per GB received (user+system
+of the server processes; the proxy's own CPU is not counted), and peak RSS growth of the
+server processes.
 
 Loopback only, bounded (``--seconds`` per run). Run: .venv/bin/python bench/tus_bench.py
   [--sizes 25,50,100,200] [--seconds 30] [--targets tus-node,sqlite,postgres,proxy]
@@ -464,7 +465,10 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
 
 
 STEADY_AFTER_SECONDS = 5
-COLUMNS = ("p50", "p95", "p99", "p95_steady", "final_p95", "refused", "late", "no_upload", "cpu_per_gb", "rss_mb")
+COLUMNS = (
+    "p50", "p95", "p99", "p95_steady", "final_p95", "refused", "late", "no_upload",
+    "cpu_per_gb", "rss_mb",
+)  # fmt: skip
 
 
 def main() -> None:
