@@ -11,6 +11,7 @@ from flask import abort, current_app, g, url_for
 from flask_smorest import Blueprint
 
 from ..extensions import db
+from ..media import delivery
 from ..media import services as media
 from ..models import Invitation, Report, ReportKind, ReportStatus, Screening, WebhookEndpoint
 from ..recruiter import services as recruiting
@@ -254,7 +255,7 @@ def playback(token: str):
     if asset.take_id is None or media.kept_answer_invitation(asset.take_id) is None:
         abort(404)
     g.audit_actor_label = services.actor_label(key)
-    return media.serve_and_audit(asset)
+    return delivery.serve_and_audit(asset)
 
 
 # --- reports ----------------------------------------------------------------------------------

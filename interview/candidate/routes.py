@@ -21,6 +21,7 @@ from ..database import loaded_objects_kept
 from ..extensions import csrf, db, limiter
 from ..forms import ConfirmForm
 from ..languages import use_language
+from ..media import delivery
 from ..media import services as media
 from ..models import AssetKind, InvitationStatus, MediaAsset, TakeStatus, utcnow
 from ..privacy import requests as data_requests
@@ -525,7 +526,7 @@ def take_media(token: str, take_id: int):
     asset = media.asset_of(take, AssetKind.MP4) or media.asset_of(take, AssetKind.ORIGINAL)
     if asset is None:
         abort(404)
-    return media.send_asset(asset)
+    return delivery.send_asset(asset)
 
 
 @bp.route("/<token>/api/questions/<int:position>/video")
@@ -539,7 +540,7 @@ def prompt_video(token: str, position: int):
     asset = db.session.get(MediaAsset, question.prompt_video_id)
     if asset is None:
         abort(404)
-    return media.send_asset(asset)
+    return delivery.send_asset(asset)
 
 
 @bp.route("/<token>/api/questions/<int:position>/captions")
@@ -553,7 +554,7 @@ def prompt_captions(token: str, position: int):
     captions = transcript_reading.prompt_captions(question.prompt_video_id)
     if captions is None:
         abort(404)
-    return media.send_asset(captions)
+    return delivery.send_asset(captions)
 
 
 @bp.route("/<token>/review", methods=["GET", "POST"])

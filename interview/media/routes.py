@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..models import InvitationStatus, MediaAsset, Role
 from ..review.access import may_stream_answer_asset
 from ..security import get_in_org_or_404, may_see_invitation, roles_required
-from . import services
+from . import delivery, services
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
@@ -33,4 +33,4 @@ def asset(asset_id: int):
         # Audio-only and transcript-only review: no picture (or sound) before they submit.
         if not may_stream_answer_asset(current_user, invitation, media.kind, media.content_type):
             abort(404)
-    return services.serve_and_audit(media, as_attachment=request.args.get("download") == "1")
+    return delivery.serve_and_audit(media, as_attachment=request.args.get("download") == "1")

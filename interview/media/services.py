@@ -8,25 +8,21 @@ the claim and become visible in one transaction that also checks the claim is st
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import logging
-import mimetypes
 import os
 import secrets
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from blinker import Namespace
-from flask import Response, current_app, redirect, request, send_file
-from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
+from flask import current_app
 
-from .. import audit, jobs
+from .. import claims, jobs
 from ..extensions import db
 from ..models import (
     AssetKind,
@@ -42,7 +38,7 @@ from ..models import (
 from ..models import Response as KeptAnswer
 from ..webhooks import services as webhooks
 from . import probe, transcode
-from .storage import NotStored, Storage, get_storage
+from .storage import get_storage
 
 log = logging.getLogger(__name__)
 
@@ -234,77 +230,22 @@ def submit_for_processing(take: Take) -> JobRun:
 # --- claims ---------------------------------------------------------------------------------
 
 
-def _claim_is_dead(take: Take, job_id: str | None) -> bool:
-    """May a new job take over this ``processing`` take from whoever claimed it?
-
-    Yes when the claim was made by this very RQ job (RQ retried it after its work horse
-    died), when no run carries the claimant's job any more (``reconcile`` re-queued the run
-    under a new id: the old one was lost), or when that run has ended.
-    """
-    if take.rq_job_id is None:
-        stale = timedelta(minutes=current_app.config["MEDIA_STALE_MINUTES"])
-        started = take.processing_started_at
-        return started is None or utcnow() - started > stale
-    if job_id is not None and take.rq_job_id == job_id:
-        return True
-    run = db.session.scalar(sa.select(JobRun).where(JobRun.rq_job_id == take.rq_job_id))
-    return run is None or run.status in (JobStatus.FINISHED, JobStatus.FAILED)
+TAKES = claims.Claimable(Take, TakeStatus.UPLOADED, TakeStatus.PROCESSING, "processing_attempts")
 
 
 def claim(take_id: int, job_id: str | None) -> tuple[str | None, str | None]:
-    """Take the take for this job with a conditional UPDATE.
-
-    Returns (new claim token, token of a dead claim taken over); the new token is None when
-    the take is not ours to process (already processed, or held by a live job).
-    """
-    take = db.session.get(Take, take_id)
-    if take is None:
-        return None, None
-    condition = Take.status == TakeStatus.UPLOADED
-    previous = None
-    if take.status == TakeStatus.PROCESSING and _claim_is_dead(take, job_id):
-        previous = take.claim_token
-        same_claim = (
-            Take.claim_token == previous if previous is not None else Take.claim_token.is_(None)
-        )
-        condition = sa.or_(condition, sa.and_(Take.status == TakeStatus.PROCESSING, same_claim))
-    token = secrets.token_hex(16)
-    result = db.session.execute(
-        sa.update(Take)
-        .where(Take.id == take_id, condition)
-        .values(
-            status=TakeStatus.PROCESSING,
-            claim_token=token,
-            rq_job_id=job_id,
-            processing_started_at=utcnow(),
-            processing_attempts=Take.processing_attempts + 1,
-            failure_reason=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    db.session.expire_all()
-    if result.rowcount != 1:
-        return None, None
-    return token, previous
+    """Take the take for this job (``claims.claim``): (new claim token, token of a dead claim
+    taken over); the new token is None when the take is not ours to process."""
+    return claims.claim(TAKES, take_id, job_id)
 
 
 def _held(take_id: int, token: str) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        Take.id == take_id, Take.status == TakeStatus.PROCESSING, Take.claim_token == token
-    )
+    return TAKES.held(take_id, token)
 
 
 def release(take_id: int, token: str) -> None:
     """Give the take back (``uploaded``) after a transient failure, so a retry can claim it."""
-    db.session.rollback()
-    db.session.execute(
-        sa.update(Take)
-        .where(_held(take_id, token))
-        .values(status=TakeStatus.UPLOADED, claim_token=None)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    claims.release(TAKES, take_id, token)
 
 
 def fail(take_id: int, token: str, reason: str) -> bool:
@@ -577,145 +518,3 @@ def reconcile_takes(stale_after: timedelta) -> list[Take]:
         enqueue_processing(take)
         resent.append(take)
     return resent
-
-
-# --- delivery -------------------------------------------------------------------------------
-
-
-class _OpenOnRead(io.RawIOBase):
-    """A stored object opened only when the response body is first read or seeked, so a
-    response that is never sent (HEAD, a client that hangs up) holds no open file. Object
-    storage streams are not seekable: those are read into memory (only for files served
-    through the app; answers on object storage are redirected to a presigned URL instead)."""
-
-    def __init__(self, storage: Storage, key: str) -> None:
-        super().__init__()
-        self._storage = storage
-        self._key = key
-        self._file: IO[bytes] | None = None
-
-    def _opened(self) -> IO[bytes]:
-        if self._file is None:
-            stream = self._storage.open(self._key)
-            if not (hasattr(stream, "seekable") and stream.seekable()):
-                with contextlib.closing(stream):
-                    stream = io.BytesIO(stream.read())
-            self._file = stream
-        return self._file
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        return self._opened().read(size)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._opened().read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._opened().seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._opened().tell() if self._file is not None else 0
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        super().close()
-
-
-def send_stored(
-    key: str,
-    *,
-    mimetype: str,
-    download_name: str,
-    as_attachment: bool,
-    etag: str,
-    last_modified: datetime | None,
-    max_age: int | None = None,
-) -> Response:
-    """Serve a stored file through the app to someone already authorised: HTTP Range
-    (206/416), ETag, Last-Modified, private caching (revalidated unless ``max_age``)."""
-    storage: Storage = get_storage()
-    try:
-        size = storage.size(key)
-    except NotStored as error:
-        raise NotFound() from error
-    response = send_file(
-        _OpenOnRead(storage, key),
-        mimetype=mimetype,
-        as_attachment=as_attachment,
-        download_name=download_name,
-        conditional=False,
-        etag=False,
-    )
-    response.set_etag(etag)
-    response.last_modified = last_modified
-    response.cache_control.private = True
-    if max_age is None:
-        response.cache_control.no_cache = True
-    else:
-        response.cache_control.max_age = max_age
-    try:
-        response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
-    except RequestedRangeNotSatisfiable:
-        response.close()
-        response = Response(status=416)
-        response.headers["Content-Range"] = f"bytes */{size}"
-        response.headers["Accept-Ranges"] = "bytes"
-    return response
-
-
-def send_asset(asset: MediaAsset, *, as_attachment: bool = False) -> Response:
-    """Serve one asset to someone already authorised (``send_stored``); for object storage, a
-    redirect to a short-lived presigned URL instead, except captions: a <track> must come from
-    the page's own origin, and they are small."""
-    storage: Storage = get_storage()
-    url = None
-    if asset.kind != AssetKind.CAPTIONS:
-        expires = current_app.config["MEDIA_URL_EXPIRES_SECONDS"]
-        url = storage.presigned_url(asset.storage_key, expires)
-    if url is not None:
-        response = redirect(url, code=302)
-        response.headers["Cache-Control"] = "private, no-store"
-        return response
-    suffix = mimetypes.guess_extension(asset.content_type) or ""
-    return send_stored(
-        asset.storage_key,
-        mimetype=asset.content_type,
-        download_name=f"{asset.kind.value}-{asset.take_id or asset.id}{suffix}",
-        as_attachment=as_attachment,
-        etag=asset.checksum_sha256 or hashlib.sha256(asset.storage_key.encode()).hexdigest(),
-        last_modified=asset.updated_at,
-        max_age=3600,
-    )
-
-
-def serve_and_audit(asset: MediaAsset, *, as_attachment: bool = False, **details: Any) -> Response:
-    """``send_asset``, and an audit event (``media.stream`` / ``media.download``) when a viewing
-    or download starts (not for every seek). For pages, the API and share links alike."""
-    response = send_asset(asset, as_attachment=as_attachment)
-    started = request.method == "GET" and is_new_viewing(request.headers.get("Range"))
-    if started and response.status_code in (200, 206, 302):
-        audit.record(
-            "media.download" if as_attachment else "media.stream",
-            asset,
-            kind=asset.kind.value,
-            take_id=asset.take_id,
-            **details,
-        )
-        db.session.commit()
-    return response
-
-
-def is_new_viewing(range_header: str | None) -> bool:
-    """Does a request start a viewing or download (rather than continue one by seeking)?"""
-    if not range_header:
-        return True
-    return range_header.replace(" ", "").lower().startswith("bytes=0-")

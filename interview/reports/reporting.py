@@ -24,7 +24,7 @@ from werkzeug.exceptions import NotFound
 
 from .. import audit, jobs
 from ..extensions import db
-from ..media.services import is_new_viewing, send_stored
+from ..media.delivery import is_new_viewing, send_stored
 from ..media.storage import get_storage
 from ..models import (
     Criterion,

@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..extensions import limiter
 from ..forms import ConfirmForm
-from ..media.services import serve_and_audit
+from ..media.delivery import serve_and_audit
 from ..models import Role, Screening, ShareLink
 from ..reports import reporting
 from ..security import get_in_org_or_404, public, roles_required

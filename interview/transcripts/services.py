@@ -15,17 +15,15 @@ Rules (issue 14):
 from __future__ import annotations
 
 import logging
-import secrets
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import jobs
+from .. import claims, jobs
 from ..extensions import db
 from ..media import services as media
 from ..media import transcode
@@ -34,7 +32,6 @@ from ..media.storage import get_storage
 from ..models import (
     AssetKind,
     JobRun,
-    JobStatus,
     MediaAsset,
     Take,
     TakeStatus,
@@ -156,60 +153,19 @@ def _on_take_ready(sender: object, take_id: int, **_: object) -> None:
 # --- claims ---------------------------------------------------------------------------------
 
 
+TRANSCRIPTS = claims.Claimable(
+    Transcript, TranscriptStatus.QUEUED, TranscriptStatus.PROCESSING, "attempts"
+)
+
+
 def _held(transcript_id: int, token: str) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        Transcript.id == transcript_id,
-        Transcript.status == TranscriptStatus.PROCESSING,
-        Transcript.claim_token == token,
-    )
-
-
-def _claim_is_dead(transcript: Transcript, job_id: str | None) -> bool:
-    if transcript.rq_job_id is None:
-        started = transcript.processing_started_at
-        stale = timedelta(minutes=current_app.config["MEDIA_STALE_MINUTES"])
-        return started is None or utcnow() - started > stale
-    if job_id is not None and transcript.rq_job_id == job_id:
-        return True  # RQ retried this very job after its work horse died
-    run = db.session.scalar(sa.select(JobRun).where(JobRun.rq_job_id == transcript.rq_job_id))
-    return run is None or run.status in (JobStatus.FINISHED, JobStatus.FAILED)
+    return TRANSCRIPTS.held(transcript_id, token)
 
 
 def claim(transcript_id: int, job_id: str | None) -> tuple[str | None, str | None]:
-    """Take the transcript for this job (conditional UPDATE). Returns (new claim token, token of
-    a dead claim taken over); the new token is None when the transcript is not ours."""
-    transcript = db.session.get(Transcript, transcript_id)
-    if transcript is None:
-        return None, None
-    condition = Transcript.status == TranscriptStatus.QUEUED
-    previous = None
-    if transcript.status == TranscriptStatus.PROCESSING and _claim_is_dead(transcript, job_id):
-        previous = transcript.claim_token
-        same = (
-            Transcript.claim_token == previous
-            if previous is not None
-            else Transcript.claim_token.is_(None)
-        )
-        condition = sa.or_(
-            condition, sa.and_(Transcript.status == TranscriptStatus.PROCESSING, same)
-        )
-    token = secrets.token_hex(16)
-    result = db.session.execute(
-        sa.update(Transcript)
-        .where(Transcript.id == transcript_id, condition)
-        .values(
-            status=TranscriptStatus.PROCESSING,
-            claim_token=token,
-            rq_job_id=job_id,
-            processing_started_at=utcnow(),
-            attempts=Transcript.attempts + 1,
-            failure_reason=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    db.session.expire_all()
-    return (token, previous) if result.rowcount == 1 else (None, None)
+    """Take the transcript for this job (``claims.claim``): (new claim token, token of a dead
+    claim taken over); the new token is None when the transcript is not ours."""
+    return claims.claim(TRANSCRIPTS, transcript_id, job_id)
 
 
 def _finish(transcript_id: int, token: str, **values) -> bool:
@@ -231,14 +187,7 @@ def fail(transcript_id: int, token: str, reason: str) -> bool:
 
 def release(transcript_id: int, token: str) -> None:
     """Give the transcript back after a transient error, so a retry can claim it."""
-    db.session.rollback()
-    db.session.execute(
-        sa.update(Transcript)
-        .where(_held(transcript_id, token))
-        .values(status=TranscriptStatus.QUEUED, claim_token=None)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    claims.release(TRANSCRIPTS, transcript_id, token)
 
 
 # --- recognition ----------------------------------------------------------------------------
