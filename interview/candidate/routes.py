@@ -38,11 +38,11 @@ def _link_limit() -> str:
     return current_app.config["CANDIDATE_LINK_LIMIT"]
 
 
-def _resolve(token: str, *, finishing: bool = False):
+def _resolve(token: str, *, finishing: bool = False, interview: bool = False):
     """The invitation behind ``token`` (see services.resolve); the rest of the request is in
     its screening's language, or the one the candidate chose."""
     try:
-        invitation = services.resolve(token, finishing=finishing)
+        invitation = services.resolve(token, finishing=finishing, interview=interview)
     except services.LinkProblem as error:
         use_language(error.language)  # known only for real links (expired, closed)
         raise
@@ -121,7 +121,7 @@ def _json_error(message: str, status: int, **extra):
 def _resolve_for_api(token: str):
     """The invitation, or a JSON error response (the same for unknown and revoked links)."""
     try:
-        return _resolve(token, finishing=True), None
+        return _resolve(token, finishing=True, interview=True), None
     except services.LinkProblem as error:
         return None, _json_error(str(error), error.status_code, title=str(error.title))
 
