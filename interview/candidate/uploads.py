@@ -89,6 +89,12 @@ def media_done() -> tuple[TakeStatus, ...]:
     return (TakeStatus.UPLOADED, TakeStatus.PROCESSING, TakeStatus.READY)
 
 
+def _one_statement_claims() -> bool:
+    """PostgreSQL claims a range and records its chunk in one statement on the fast path's own
+    autocommit connection; SQLite (in-process, nothing to save) uses the session."""
+    return db.engine.dialect.name == "postgresql"
+
+
 def _connection() -> sa.Connection:
     """The connection the fast path of a HEAD or PATCH reads (and on PostgreSQL claims) on.
 
@@ -98,7 +104,7 @@ def _connection() -> sa.Connection:
     session costs nine (ping, BEGIN, read, ROLLBACK, ping, BEGIN, UPDATE, INSERT, COMMIT), and
     under load every round trip waits for a busy CPU. SQLite is in-process: the session's own
     connection, with nothing to save."""
-    if db.engine.dialect.name != "postgresql":
+    if not _one_statement_claims():
         return db.session.connection()
     connection = g.get("upload_connection")
     if connection is None:
@@ -410,7 +416,7 @@ def _claim(
         "now": now,
         "expires": expiry(),
     }
-    if not complete and key is not None and db.engine.dialect.name == "postgresql":
+    if not complete and key is not None and _one_statement_claims():
         params.update(chunk_length=new_offset - offset, chunk_key=key)
         try:
             statement = _claim_and_record(state.length is not None)

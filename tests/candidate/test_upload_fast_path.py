@@ -179,3 +179,21 @@ def test_an_original_is_streamed_from_its_chunks_and_a_short_chunk_object_files_
     with storage.open(original.storage_key) as f:
         assert f.read() == whole
     assert original.size_bytes == len(whole) and chunks.chunks_of(take.id) == []
+
+
+def test_a_reveal_reads_the_interview_in_a_fixed_number_of_queries(app, candidate):
+    """Every candidate reveals a question and creates an upload before recording, all at once
+    when many start together. Does a reveal read the takes of every question in one query and
+    the kept answers with the questions (no lazy load per question), and not reload what it
+    loaded after its own commit?"""
+    db.session.remove()
+    with counting_statements() as statements:
+        assert candidate.reveal(0).status_code == 200
+    flat = [" ".join(s.split()) for s in statements]
+    reads = [s for s in flat if s.upper().startswith("SELECT")]
+    assert len([s for s in reads if "FROM takes" in s]) == 1
+    assert not [s for s in reads if s.startswith("SELECT responses.")]
+    assert len(reads) == 3  # the link (with its screening), the questions, their takes
+    with counting_statements() as statements:
+        assert candidate.create(0).status_code == 201
+    assert len([s for s in statements if s.upper().startswith("SELECT")]) == 3
