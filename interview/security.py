@@ -177,21 +177,30 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
+def fixed_headers(config) -> list[tuple[str, str]]:
+    """The security headers every answer carries (pages, API, uploads), in one place: the
+    app's after-request hook sets them and the upload fast path (``candidate.fast_path``),
+    which answers without Flask's dispatch, sends the same."""
+    headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", REFERRER_POLICY),
+        ("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()"),
+    ]
+    hsts = config.get("HSTS_MAX_AGE")
+    if hsts:
+        headers.append(("Strict-Transport-Security", f"max-age={int(hsts)}"))
+    return headers
+
+
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", REFERRER_POLICY)
-    response.headers.setdefault(
-        "Permissions-Policy", "camera=(self), microphone=(self), geolocation=()"
-    )
+    for name, value in fixed_headers(current_app.config):
+        response.headers.setdefault(name, value)
     # Answers that already say how to cache them (the candidate API, uploads) skip loading the
     # signed-in user, which costs a session decode on the hottest path.
     if "Cache-Control" not in response.headers and current_user and current_user.is_authenticated:
         response.headers["Cache-Control"] = "no-store"
-    hsts = current_app.config.get("HSTS_MAX_AGE")
-    if hsts:
-        response.headers.setdefault("Strict-Transport-Security", f"max-age={int(hsts)}")
     return response
 
 

@@ -274,14 +274,6 @@ def reveal(token: str, position: int):
 
 
 TUS_ENDPOINTS = {"candidate.create_upload", "candidate.upload"}
-TUS_EXPOSED = (
-    "Location, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Expires, "
-    "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, Retry-After"
-)
-TUS_REQUEST_HEADERS = (
-    "Tus-Resumable, Upload-Length, Upload-Defer-Length, Upload-Offset, Upload-Metadata, "
-    "Upload-Checksum, Upload-Concat, Content-Type, X-HTTP-Method-Override, X-Requested-With"
-)
 
 
 @bp.after_request
@@ -290,18 +282,16 @@ def _tus_and_cors(response):
     cross-origin calls from the origins in UPLOAD_CORS_ORIGINS (to embed the recorder)."""
     if request.endpoint in TUS_ENDPOINTS:
         response.headers.setdefault("Tus-Resumable", uploads.TUS_VERSION)
-    origin = request.headers.get("Origin")
-    allowed = current_app.config["UPLOAD_CORS_ORIGINS"]
-    if origin and "/api/" in request.path and (origin in allowed or "*" in allowed):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers.add("Vary", "Origin")
-        response.headers["Access-Control-Expose-Headers"] = TUS_EXPOSED
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = (
-                "GET, POST, HEAD, PATCH, DELETE, OPTIONS"
-            )
-            response.headers["Access-Control-Allow-Headers"] = TUS_REQUEST_HEADERS
-            response.headers["Access-Control-Max-Age"] = "86400"
+    for name, value in uploads.cors_headers(
+        request.headers.get("Origin"),
+        request.path,
+        request.method,
+        current_app.config["UPLOAD_CORS_ORIGINS"],
+    ):
+        if name == "Vary":
+            response.headers.add(name, value)
+        else:
+            response.headers[name] = value
     return response
 
 

@@ -15,6 +15,14 @@ TUS_EXTENSIONS = (
 )
 CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 TUS_CHECKSUM_ALGORITHMS = ",".join(CHECKSUM_ALGORITHMS)
+TUS_EXPOSED = (
+    "Location, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Expires, "
+    "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, Retry-After"
+)
+TUS_REQUEST_HEADERS = (
+    "Tus-Resumable, Upload-Length, Upload-Defer-Length, Upload-Offset, Upload-Metadata, "
+    "Upload-Checksum, Upload-Concat, Content-Type, X-HTTP-Method-Override, X-Requested-With"
+)
 
 
 class TusError(Exception):
@@ -68,6 +76,27 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
         return algorithm, base64.b64decode(encoded.strip(), validate=True)
     except binascii.Error as error:
         raise TusError(400, "Upload-Checksum digest is not base64") from error
+
+
+def cors_headers(
+    origin: str | None, path: str, method: str, allowed: list[str] | tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """What the candidate API answers a cross-origin call from an allowed origin (the recorder
+    embedded in another site, UPLOAD_CORS_ORIGINS); nothing for anybody else."""
+    if not origin or "/api/" not in path or not (origin in allowed or "*" in allowed):
+        return []
+    headers = [
+        ("Access-Control-Allow-Origin", origin),
+        ("Vary", "Origin"),
+        ("Access-Control-Expose-Headers", TUS_EXPOSED),
+    ]
+    if method == "OPTIONS":
+        headers += [
+            ("Access-Control-Allow-Methods", "GET, POST, HEAD, PATCH, DELETE, OPTIONS"),
+            ("Access-Control-Allow-Headers", TUS_REQUEST_HEADERS),
+            ("Access-Control-Max-Age", "86400"),
+        ]
+    return headers
 
 
 def http_date(moment: datetime) -> str:

@@ -48,6 +48,7 @@ from .tus import (  # noqa: F401 (the protocol's names, used through this module
     TUS_EXTENSIONS,
     TUS_VERSION,
     TusError,
+    cors_headers,
     http_date,
     parse_checksum,
     parse_length,
