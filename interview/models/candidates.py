@@ -178,8 +178,11 @@ class Take(TimestampMixin, db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     upload_length: Mapped[int | None] = mapped_column(sa.BigInteger)
     bytes_received: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    # tus expiration: a recording upload untouched until then is abandoned (swept).
-    upload_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # tus expiration: a recording upload untouched until then is abandoned (swept). Not
+    # indexed: every PATCH moves it, and an indexed column changing makes PostgreSQL write a
+    # new entry in every index of the table instead of a HOT update in place; the sweep finds
+    # recording takes by ``status``.
+    upload_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checksum_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     content_type: Mapped[str | None] = mapped_column(sa.String(100))
     audio_only: Mapped[bool] = mapped_column(default=False)
