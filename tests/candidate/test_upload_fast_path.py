@@ -216,3 +216,22 @@ def test_a_middle_claim_changes_no_indexed_column_of_takes(app):
         updated = {getattr(column, "key", column) for column in claim._values}
         assert updated >= {"bytes_received", "upload_expires_at"}
         assert not updated & indexed, updated & indexed
+
+
+def test_the_last_byte_reads_the_take_with_its_invitation_in_one_query(app, candidate, monkeypatch):
+    """The final PATCH (every candidate's "saved", all at once when many finish together) reads
+    the link and the upload, then the take with its question and invitation (the late flag, the
+    audit event) in one query, not one lazy load per relation."""
+    monkeypatch.setattr(finisher, "finish_after_answering", lambda *_args: None)
+    assert candidate.reveal(0).status_code == 200
+    url = candidate.create(0).headers["Location"]
+    data = b"\x1aE\xdf\xa3" + b"f" * 1996
+    assert candidate.patch(url, data[:1000], 0).status_code == 204
+    db.session.remove()
+    with counting_statements() as statements:
+        last = candidate.patch(url, data[1000:], 1000, **{"Upload-Length": str(len(data))})
+    assert last.status_code == 204
+    reads = [" ".join(s.split()) for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 2
+    assert "JOIN interview_questions" in reads[1] and "JOIN invitations" in reads[1]
+    assert _take(url).status == TakeStatus.UPLOADED
