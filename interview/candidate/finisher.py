@@ -11,10 +11,12 @@ import threading
 
 from flask import Flask
 
+from ..database import loaded_objects_kept
 from ..extensions import db
 from ..media import chunks
 from ..media import services as media
 from ..models import Take, TakeStatus
+from .uploads import TAKE_WITH_INVITATION
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +71,15 @@ def after_completion(app: Flask, take_id: int) -> None:
     node dies first, the take stays ``uploaded`` and the reconcile sweep queues it."""
     with app.app_context():
         try:
-            take = db.session.get(Take, take_id)
-            if take is None or take.status != TakeStatus.UPLOADED:
-                return
-            if app.config["UPLOAD_ASSEMBLY"] != "worker":
-                chunks.assemble(take)
-            media.enqueue_processing(take)
+            # One read of the take with what its work needs, kept across the commits of the
+            # assembly and the queueing instead of reloaded after each (9 statements, were 17).
+            with loaded_objects_kept(db.session()):
+                take = db.session.get(Take, take_id, options=TAKE_WITH_INVITATION)
+                if take is None or take.status != TakeStatus.UPLOADED:
+                    return
+                if app.config["UPLOAD_ASSEMBLY"] != "worker":
+                    chunks.assemble(take)
+                media.enqueue_processing(take)
         except Exception:  # the sweep and the worker finish it; the candidate lost nothing
             db.session.rollback()
             log.exception("take %s: completion after the acknowledgement failed", take_id)

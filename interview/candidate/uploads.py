@@ -454,15 +454,15 @@ def _claim(
     return True
 
 
-# The last byte reads the take with its question and invitation (the answer's time limit, the
-# audit event's organisation) in one query, not three.
-_TAKE_WITH_INVITATION = (joinedload(Take.question).joinedload(InterviewQuestion.invitation),)
+# The last byte (and the finisher after it) reads the take with its question and invitation
+# (the answer's time limit, the audit event's organisation) in one query, not three.
+TAKE_WITH_INVITATION = (joinedload(Take.question).joinedload(InterviewQuestion.invitation),)
 
 
 def _completion(state: UploadState, now: datetime, size: int) -> dict:
     """What the last byte records beside the claim, prepared before the write transaction:
     the late flag and the audit event."""
-    take = db.session.get(Take, state.take_id, options=_TAKE_WITH_INVITATION)
+    take = db.session.get(Take, state.take_id, options=TAKE_WITH_INVITATION)
     flags = list(take.flags or [])
     if take.started_at is not None:
         limit = media.answer_limit_seconds(take) + current_app.config["LATE_UPLOAD_SLACK_SECONDS"]

@@ -235,3 +235,29 @@ def test_the_last_byte_reads_the_take_with_its_invitation_in_one_query(app, cand
     assert len(reads) == 2
     assert "JOIN interview_questions" in reads[1] and "JOIN invitations" in reads[1]
     assert _take(url).status == TakeStatus.UPLOADED
+
+
+def test_the_work_after_the_last_byte_reads_the_take_once(app, candidate, monkeypatch):
+    """Assembly and queueing commit twice; does the finisher keep what it loaded (the take with
+    its question and invitation) across both instead of reloading it after each, and is the
+    original then filed and processing queued?"""
+    monkeypatch.setattr(finisher, "finish_after_answering", lambda *_args: None)
+    assert candidate.reveal(0).status_code == 200
+    url = candidate.create(0).headers["Location"]
+    data = b"\x1aE\xdf\xa3" + b"g" * 2996
+    for n in range(3):
+        extra = {"Upload-Length": str(len(data))} if n == 2 else {}
+        assert (
+            candidate.patch(url, data[n * 1000 : (n + 1) * 1000], n * 1000, **extra).status_code
+            == 204
+        )
+    db.session.remove()
+    take_id = int(url.rsplit("/", 1)[1])
+    with counting_statements() as statements:
+        finisher.after_completion(app, take_id)
+    flat = [" ".join(s.split()) for s in statements]
+    assert len([s for s in flat if s.startswith("SELECT") and "FROM takes" in s]) == 1
+    assert not [s for s in flat if s.startswith("SELECT") and "FROM job_runs" in s]
+    assert len(flat) <= 9, flat
+    take = _take(url)
+    assert take.checksum_sha256 == hashlib.sha256(data).hexdigest() and take.rq_job_id
