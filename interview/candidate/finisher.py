@@ -16,7 +16,7 @@ from ..extensions import db
 from ..media import chunks
 from ..media import services as media
 from ..models import Take, TakeStatus
-from .uploads import TAKE_WITH_INVITATION
+from .upload_claims import TAKE_WITH_INVITATION
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from ..extensions import csrf, db, limiter
 from ..languages import use_language
 from ..models import InvitationStatus, TakeStatus
 from ..security import public
-from . import finisher, services, uploads
+from . import finisher, services, upload_claims, uploads
 from .routes import _api_limit, _json_error, _resolve_for_api, _state, _take_json, bp
 
 TUS_ENDPOINTS = {"candidate.create_upload", "candidate.upload"}
@@ -167,7 +167,7 @@ def create_upload(token: str, position: int):
     body = _take_json(token, take)
     offset, complete = 0, length == 0
     if complete:
-        uploads.complete_empty(take)
+        upload_claims.complete_empty(take)
     elif request.content_length or request.headers.get("Transfer-Encoding"):
         # creation-with-upload: whatever is refused here, the upload exists; the client
         # resumes from the Upload-Offset answered (HEAD says the same).

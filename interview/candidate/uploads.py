@@ -15,7 +15,6 @@ died. The protocol's grammar is ``tus``; the privacy catalogue's view is ``uploa
 from __future__ import annotations
 
 import errno
-import functools
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -24,13 +23,11 @@ from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app, g
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import ClientDisconnected
 
 from .. import audit, tokens
 from ..extensions import db
 from ..media import chunks
-from ..media import services as media
 from ..media.storage import StorageError, get_storage
 from ..models import (
     InterviewQuestion,
@@ -38,10 +35,9 @@ from ..models import (
     Screening,
     Take,
     TakeStatus,
-    UploadChunk,
     utcnow,
 )
-from . import upload_erasure  # noqa: F401 (registers partial uploads with the privacy catalogue)
+from . import upload_claims, upload_erasure  # noqa: F401 (upload_erasure registers partial uploads)
 from .services import DISCARDED, usable_as_it_stands
 from .tus import (  # noqa: F401 (the protocol's names, used through this module by the routes)
     CHECKSUM_ALGORITHMS,
@@ -290,7 +286,7 @@ def append(
     new_offset = offset + body.length
     complete = length is not None and new_offset == length
     try:
-        claimed = _claim(state, offset, new_offset, length, key, complete)
+        claimed = upload_claims.claim(state, offset, new_offset, length, key, complete)
     except sa.exc.SQLAlchemyError:  # the database is away: answered 503, nothing claimed
         if key is not None:
             get_storage().delete(key)
@@ -330,166 +326,6 @@ def _store(state: UploadState, key: str, spool: BinaryIO) -> None:
             retry_after=RETRY_AFTER_SECONDS,
             offset=state.offset,
         ) from error
-
-
-@functools.cache
-def _claim_statement(length_known: bool, complete: bool) -> sa.Update:
-    """The conditional UPDATE that claims a range: the take must still be recording, at the
-    offset and with the length this request read. Built once per shape."""
-    values: dict = {
-        "bytes_received": sa.bindparam("new_offset", type_=sa.BigInteger),
-        "upload_length": sa.bindparam("length", type_=sa.BigInteger),
-        "updated_at": sa.bindparam("now", type_=_takes.c.updated_at.type),
-    }
-    if complete:
-        values.update(
-            status=TakeStatus.UPLOADED,
-            finished_at=sa.bindparam("now", type_=_takes.c.finished_at.type),
-            upload_expires_at=None,
-            flags=sa.bindparam("flags", type_=_takes.c.flags.type),
-        )
-    else:
-        values["upload_expires_at"] = sa.bindparam("expires", type_=_takes.c.upload_expires_at.type)
-    return (
-        sa.update(_takes)
-        .where(
-            _takes.c.id == sa.bindparam("take_id"),
-            _takes.c.status == TakeStatus.RECORDING,
-            _takes.c.bytes_received == sa.bindparam("offset", type_=sa.BigInteger),
-            _takes.c.upload_length == sa.bindparam("read_length", type_=sa.BigInteger)
-            if length_known
-            else _takes.c.upload_length.is_(None),
-        )
-        .values(**values)
-    )
-
-
-_chunks = UploadChunk.__table__
-_INSERT_CHUNK = sa.insert(_chunks)
-
-
-@functools.cache
-def _claim_and_record(length_known: bool) -> sa.Insert:
-    """PostgreSQL: the claim and the chunk's row as ONE statement, atomic on its own in
-    autocommit (``WITH claimed AS (UPDATE ... RETURNING id) INSERT ... SELECT ... FROM
-    claimed``): the row is written exactly when the range was claimed."""
-    claimed = _claim_statement(length_known, False).returning(_takes.c.id).cte("claimed")
-    return (
-        sa.insert(_chunks)
-        .from_select(
-            ["take_id", "offset", "length", "storage_key", "created_at"],
-            sa.select(
-                claimed.c.id,
-                sa.bindparam("offset", type_=sa.BigInteger),
-                sa.bindparam("chunk_length", type_=sa.BigInteger),
-                sa.bindparam("chunk_key", type_=_chunks.c.storage_key.type),
-                sa.bindparam("now", type_=_chunks.c.created_at.type),
-            ).select_from(claimed),
-        )
-        .returning(_chunks.c.take_id)
-    )  # (rowcount is not reported for a statement with a DML CTE)
-
-
-_TOUCH_INVITATION = (
-    sa.update(_invitations)
-    .where(_invitations.c.id == sa.bindparam("invitation_id"))
-    .values(last_activity_at=sa.bindparam("now", type_=_invitations.c.last_activity_at.type))
-)
-
-
-def _claim(
-    state: UploadState,
-    offset: int,
-    new_offset: int,
-    length: int | None,
-    key: str | None,
-    complete: bool,
-) -> bool:
-    """The range ``[offset, new_offset)`` is this request's if the take still stands where it
-    was read: one conditional UPDATE (plus the chunk's row), committed at once. Everything the
-    last byte needs is read before, so the write transaction is a few Core statements."""
-    now = utcnow()
-    params = {
-        "take_id": state.take_id,
-        "offset": offset,
-        "read_length": state.length,
-        "new_offset": new_offset,
-        "length": length,
-        "now": now,
-        "expires": expiry(),
-    }
-    if not complete and key is not None and _one_statement_claims():
-        params.update(chunk_length=new_offset - offset, chunk_key=key)
-        try:
-            statement = _claim_and_record(state.length is not None)
-            return _connection().execute(statement, params).first() is not None
-        finally:
-            release_connection()
-    release_connection()
-    completion = _completion(state, now, new_offset) if complete else None
-    if completion is not None:
-        params["flags"] = completion["flags"]  # a column's name: only where the UPDATE sets it
-    connection = db.session.connection()
-    claimed = connection.execute(
-        _claim_statement(state.length is not None, completion is not None), params
-    )
-    if claimed.rowcount != 1:
-        db.session.rollback()
-        return False
-    if key is not None:
-        connection.execute(
-            _INSERT_CHUNK,
-            {
-                "take_id": state.take_id,
-                "offset": offset,
-                "length": new_offset - offset,
-                "storage_key": key,
-                "created_at": now,
-            },
-        )
-    if completion is not None:
-        connection.execute(_TOUCH_INVITATION, {"invitation_id": state.invitation_id, "now": now})
-        db.session.add(completion["audit"])
-    db.session.commit()
-    return True
-
-
-# The last byte (and the finisher after it) reads the take with its question and invitation
-# (the answer's time limit, the audit event's organisation) in one query, not three.
-TAKE_WITH_INVITATION = (joinedload(Take.question).joinedload(InterviewQuestion.invitation),)
-
-
-def _completion(state: UploadState, now: datetime, size: int) -> dict:
-    """What the last byte records beside the claim, prepared before the write transaction:
-    the late flag and the audit event."""
-    take = db.session.get(Take, state.take_id, options=TAKE_WITH_INVITATION)
-    flags = list(take.flags or [])
-    if take.started_at is not None:
-        limit = media.answer_limit_seconds(take) + current_app.config["LATE_UPLOAD_SLACK_SECONDS"]
-        if (now - take.started_at).total_seconds() > limit:
-            # Bytes recorded in time may arrive late (a dropped connection), so this is a flag
-            # for reviewers, not a refusal; processing checks the recording's own length.
-            flags.append("uploaded_late")
-    event = audit.record(
-        "take.uploaded",
-        take.question.invitation,
-        actor_label="candidate",
-        take_id=state.take_id,
-        bytes=size,
-    )
-    db.session.expunge(event)  # added in the write transaction, after the claim
-    db.session.expire(take)  # the UPDATE changes it behind the session's back
-    return {"flags": flags, "audit": event}
-
-
-def complete_empty(take: Take) -> None:
-    """An upload created with Upload-Length: 0 is complete at once (processing then fails it
-    as not a recording, which uses the attempt as any failed recording does)."""
-    state = UploadState(
-        take.id, take.question.invitation.org_id, take.question.invitation_id,
-        TakeStatus.RECORDING, 0, 0, None, None,
-    )  # fmt: skip
-    _claim(state, 0, 0, 0, None, True)
 
 
 def terminate(state: UploadState) -> None:

@@ -116,9 +116,15 @@ def answer_limit_seconds(take: Take) -> float:
     accommodations (extra seconds and extra percent) plus a grace for network delay."""
     question = take.question
     invitation = question.invitation
-    base = question.answer_seconds * (1 + invitation.extra_time_percent / 100)
-    grace = current_app.config["MEDIA_GRACE_SECONDS"]
-    return base + invitation.extra_answer_seconds + grace
+    return answer_limit(
+        question.answer_seconds, invitation.extra_time_percent, invitation.extra_answer_seconds
+    )
+
+
+def answer_limit(answer_seconds: int, extra_percent: int, extra_seconds: int) -> float:
+    """``answer_limit_seconds`` from the three numbers (for a caller that read them with Core)."""
+    base = answer_seconds * (1 + extra_percent / 100)
+    return base + extra_seconds + current_app.config["MEDIA_GRACE_SECONDS"]
 
 
 def job_timeout(take: Take) -> int:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import request, request_started
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from interview.candidate import fast_path, uploads
+from interview.candidate import fast_path, upload_claims
 from interview.media import chunks
 from interview.media.storage import get_storage
 
@@ -135,17 +135,17 @@ def test_a_refusal_while_the_body_arrives_is_answered_by_the_fast_path(app, cand
     assert mismatch.headers["Tus-Resumable"] == "1.0.0"
     assert "X-Content-Type-Options" in mismatch.headers
 
-    real = uploads._claim
+    real = upload_claims.claim
 
     def database_away(*args, **kwargs):
         raise sa.exc.OperationalError("UPDATE takes", {}, Exception("server closed"))
 
-    monkeypatch.setattr(uploads, "_claim", database_away)
+    monkeypatch.setattr(upload_claims, "claim", database_away)
     with routed(app) as seen:
         away = candidate.patch(url, b"c" * 100, 0)
     assert away.status_code == 503 and seen == []
     assert away.headers["Retry-After"] and away.headers["Tus-Resumable"] == "1.0.0"
-    monkeypatch.setattr(uploads, "_claim", real)
+    monkeypatch.setattr(upload_claims, "claim", real)
     take = _take(url)
     assert take.bytes_received == 0 and chunks.chunks_of(take.id) == []
     prefix = f"orgs/{take.question.invitation.org_id}/takes/{take.id}/upload/"

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from interview.candidate import finisher, uploads
+from interview.candidate import finisher, upload_claims, uploads
 from interview.extensions import db
 from interview.media import chunks
 from interview.media.storage import get_storage
-from interview.models import InvitationStatus, TakeStatus, utcnow
+from interview.models import AuditEvent, InvitationStatus, TakeStatus, utcnow
 
 from ..conftest import counting_statements
 from .test_uploads import Candidate, _take
@@ -212,7 +212,7 @@ def test_a_middle_claim_changes_no_indexed_column_of_takes(app):
         indexed.update(constraint["column_names"])
     indexed.update(inspector.get_pk_constraint("takes")["constrained_columns"])
     for length_known in (True, False):
-        claim = uploads._claim_statement(length_known, False)
+        claim = upload_claims._claim_statement(length_known, False)
         updated = {getattr(column, "key", column) for column in claim._values}
         assert updated >= {"bytes_received", "upload_expires_at"}
         assert not updated & indexed, updated & indexed
@@ -231,10 +231,33 @@ def test_the_last_byte_reads_the_take_with_its_invitation_in_one_query(app, cand
     with counting_statements() as statements:
         last = candidate.patch(url, data[1000:], 1000, **{"Upload-Length": str(len(data))})
     assert last.status_code == 204
-    reads = [" ".join(s.split()) for s in statements if s.lstrip().upper().startswith("SELECT")]
+    flat = [" ".join(s.split()) for s in statements]
+    reads = [s for s in flat if s.upper().startswith("SELECT")]
     assert len(reads) == 2
     assert "JOIN interview_questions" in reads[1] and "JOIN invitations" in reads[1]
-    assert _take(url).status == TakeStatus.UPLOADED
+    writes = [s.split(None, 1)[0].upper() for s in flat if not s.upper().startswith("SELECT")]
+    if db.engine.dialect.name == "postgresql":
+        # The claim, the chunk, the invitation's activity and the audit event: ONE statement.
+        assert writes == ["WITH"]
+        assert all(f"{table} " in flat[-1] for table in ("takes", "upload_chunks", "audit_events"))
+    else:
+        assert writes == ["UPDATE", "INSERT", "UPDATE", "INSERT"]
+    take = _take(url)
+    assert take.status == TakeStatus.UPLOADED and take.flags == []
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "take.uploaded")
+    ).all()
+    assert [(e.org_id, e.object_type, e.object_id, e.actor_label, e.details) for e in events] == [
+        (
+            take.question.invitation.org_id,
+            "Invitation",
+            take.question.invitation_id,
+            "candidate",
+            {"take_id": take.id, "bytes": len(data)},
+        )
+    ]
+    assert take.question.invitation.last_activity_at is not None
+    assert [c.length for c in chunks.chunks_of(take.id)] == [1000, 1000]
 
 
 def test_the_work_after_the_last_byte_reads_the_take_once(app, candidate, monkeypatch):
