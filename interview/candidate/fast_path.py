@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 _UPLOAD_PATH = re.compile(r"/i/([^/]+)/api/uploads/([0-9]{1,10})")
 _OCTETS = "application/offset+octet-stream"
-_REFUSAL_TYPE = ("Content-Type", "text/html; charset=utf-8")
+_REFUSAL_TYPE = {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _status(code: int) -> str:
@@ -117,28 +117,20 @@ class UploadFastPath:
             return self._refusal(environ, refused)
         except uploads.TusError as refused:
             return self._refusal(environ, refused)
-        expires = uploads.http_date(uploads.expiry())
-        headers = self._headers(
-            environ, [("Upload-Offset", str(new_offset)), ("Upload-Expires", expires)]
-        )
-        return 204, headers, b""
+        own = uploads.tus_headers(uploads.offset_headers(new_offset, False))
+        return 204, self._headers(environ, own), b""
 
     def _refusal(self, environ: dict, refused: uploads.TusError):
-        headers = self._headers(environ, [_REFUSAL_TYPE])
-        if refused.offset is not None:
-            headers.append(("Upload-Offset", str(refused.offset)))
-        if refused.retry_after is not None:
-            headers.append(("Retry-After", str(refused.retry_after)))
         message = str(refused).encode()
-        headers.append(("Content-Length", str(len(message))))
-        return refused.status, headers, message
+        own = {**uploads.refusal_headers(refused), **_REFUSAL_TYPE}
+        own["Content-Length"] = str(len(message))
+        return refused.status, self._headers(environ, own), message
 
-    def _headers(self, environ: dict, own: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """What the route's answer would carry besides its own: tus, caching, CORS, security."""
+    def _headers(self, environ: dict, own: dict) -> list[tuple[str, str]]:
+        """The route's own headers (``uploads.tus_headers`` and the rest), then what its hooks
+        add: CORS and the security headers."""
         return [
-            ("Tus-Resumable", uploads.TUS_VERSION),
-            ("Cache-Control", "no-store"),
-            *own,
+            *own.items(),
             *uploads.cors_headers(
                 environ.get("HTTP_ORIGIN"),
                 environ.get("PATH_INFO", ""),

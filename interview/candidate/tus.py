@@ -78,6 +78,22 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
         raise TusError(400, "Upload-Checksum digest is not base64") from error
 
 
+def tus_headers(extra: dict | None = None) -> dict:
+    """What every tus answer carries (its protocol version, never cached), plus ``extra``."""
+    return {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store", **(extra or {})}
+
+
+def refusal_headers(error: TusError) -> dict:
+    """A refused tus request's headers: the offset when it is known (409 always), when to
+    come back."""
+    headers = tus_headers()
+    if error.offset is not None:
+        headers["Upload-Offset"] = str(error.offset)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return headers
+
+
 def cors_headers(
     origin: str | None, path: str, method: str, allowed: list[str] | tuple[str, ...]
 ) -> list[tuple[str, str]]:

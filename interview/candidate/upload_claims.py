@@ -101,6 +101,13 @@ def _claim_and_record(length_known: bool) -> sa.Insert:
     # (rowcount is not reported for a statement with a DML CTE: the returned row counts)
 
 
+_TOUCH_INVITATION = (
+    sa.update(_invitations)
+    .where(_invitations.c.id == sa.bindparam("invitation_id"))
+    .values(last_activity_at=sa.bindparam("now", type_=_invitations.c.last_activity_at.type))
+)
+
+
 _EVENT_COLUMNS = [c.key for c in _events.columns if c.key != "id"]
 
 
@@ -112,12 +119,7 @@ def _claim_last_byte(length_known: bool) -> sa.Insert:
     claimed = _claim_statement(length_known, True).returning(_takes.c.id).cte("claimed")
     chunk = _chunk_from(claimed).returning(_chunks.c.take_id).cte("chunk")
     touched = (
-        sa.update(_invitations)
-        .where(
-            _invitations.c.id == sa.bindparam("invitation_id"),
-            sa.exists(sa.select(claimed.c.id)),
-        )
-        .values(last_activity_at=sa.bindparam("now", type_=_invitations.c.last_activity_at.type))
+        _TOUCH_INVITATION.where(sa.exists(sa.select(claimed.c.id)))
         .returning(_invitations.c.id)
         .cte("touched")
     )
@@ -130,13 +132,6 @@ def _claim_last_byte(length_known: bool) -> sa.Insert:
         )
         .returning(_events.c.id)
     )
-
-
-_TOUCH_INVITATION = (
-    sa.update(_invitations)
-    .where(_invitations.c.id == sa.bindparam("invitation_id"))
-    .values(last_activity_at=sa.bindparam("now", type_=_invitations.c.last_activity_at.type))
-)
 
 
 def claim(
@@ -264,8 +259,7 @@ def _last_byte_facts(
     # The audit event as ``audit.record`` makes it (one rule), for the invitation as it is.
     invitation = Invitation(id=state.invitation_id, org_id=state.org_id)
     event = _audit_event(invitation, state.take_id, size)
-    event.created_at = event.created_at or now
-    event.details = event.details if event.details is not None else {}
+    event.created_at = now  # its default applies at a flush, which this event never has
     return {
         "flags": _with_late_flag(row.flags, row.started_at, limit, now),
         "invitation_id": state.invitation_id,

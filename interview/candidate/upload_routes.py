@@ -39,20 +39,11 @@ def _tus_and_cors(response):
     return response
 
 
-def _tus_headers(extra: dict | None = None) -> dict:
-    headers = {"Tus-Resumable": uploads.TUS_VERSION, "Cache-Control": "no-store"}
-    headers.update(extra or {})
-    return headers
+_tus_headers = uploads.tus_headers
 
 
 def _tus_refusal(tus_error: uploads.TusError):
-    """A refused tus request: the offset when it is known (409 always), when to come back."""
-    headers = _tus_headers()
-    if tus_error.offset is not None:
-        headers["Upload-Offset"] = str(tus_error.offset)
-    if tus_error.retry_after is not None:
-        headers["Retry-After"] = str(tus_error.retry_after)
-    return tus_error.args[0], tus_error.status, headers
+    return tus_error.args[0], tus_error.status, uploads.refusal_headers(tus_error)
 
 
 def _tus_options():
@@ -127,13 +118,6 @@ def _with_body(state: uploads.UploadState, offset: int, declared: int | None):
     )
 
 
-def _offset_headers(offset: int, complete: bool) -> dict:
-    headers = {"Upload-Offset": str(offset)}
-    if not complete:
-        headers["Upload-Expires"] = uploads.http_date(uploads.expiry())
-    return headers
-
-
 @bp.route("/<token>/api/questions/<int:position>/uploads", methods=["POST", "OPTIONS"])
 @public
 @csrf.exempt
@@ -180,7 +164,7 @@ def create_upload(token: str, position: int):
     response = make_response(
         jsonify(take=body),
         201,
-        _tus_headers({"Location": location, **_offset_headers(offset, complete)}),
+        _tus_headers({"Location": location, **uploads.offset_headers(offset, complete)}),
     )
     return _after_last_byte(response, take_id) if complete else response
 
@@ -231,5 +215,5 @@ def upload(token: str, take_id: int):
         new_offset, complete = _with_body(state, offset, declared)
     except uploads.TusError as tus_error:
         return _tus_refusal(tus_error)
-    response = make_response("", 204, _tus_headers(_offset_headers(new_offset, complete)))
+    response = make_response("", 204, _tus_headers(uploads.offset_headers(new_offset, complete)))
     return _after_last_byte(response, take_id) if complete else response

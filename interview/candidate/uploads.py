@@ -50,6 +50,8 @@ from .tus import (  # noqa: F401 (the protocol's names, used through this module
     parse_checksum,
     parse_length,
     parse_metadata,
+    refusal_headers,
+    tus_headers,
 )
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,14 @@ class UploadState:
 
 def expiry() -> datetime:
     return utcnow() + timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"])
+
+
+def offset_headers(offset: int, complete: bool) -> dict:
+    """Where an upload stands after a request: its offset, and until when it may resume."""
+    headers = {"Upload-Offset": str(offset)}
+    if not complete:
+        headers["Upload-Expires"] = http_date(expiry())
+    return headers
 
 
 def media_done() -> tuple[TakeStatus, ...]:
