@@ -70,6 +70,17 @@ try {
       ),
       page.locator("#q-keep:not([disabled])").click(),
     ]);
+    // The last keep goes on to the review page, any other to the next question. The first
+    // sign of change above can come before either (the progress line changes as the page
+    // leaves): wait for where it lands before deciding, or the loop waits for a question on
+    // the review page.
+    await page.waitForFunction(
+      (before) => location.pathname.endsWith("/review")
+        || (document.querySelector("#q-before")?.offsetParent != null
+          && document.querySelector("#q-progress")?.textContent.trim() !== before),
+      { timeout: 60_000 },
+      questions[questions.length - 1],
+    );
     if (new URL(page.url()).pathname.endsWith("/review")) break;
   }
   const takes = await page.evaluate(() => window.__interviewDebug?.takes || {});
