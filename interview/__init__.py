@@ -86,6 +86,8 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sqlite.configure(db.engine)
+        else:
+            database.check_before_use(db.engine)
     api.init_app(app)
 
     login_manager.user_loader(load_user)

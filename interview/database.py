@@ -4,16 +4,25 @@ request keeps what it loaded across its own commit."""
 from __future__ import annotations
 
 import contextlib
+import select
+import time
 from collections.abc import Iterator
 
 import sqlalchemy as sa
 
+# A pooled connection unused for longer than this is pinged (a round trip) before use; one
+# used more recently is checked without one (``_checked_out``).
+PING_AFTER_IDLE_SECONDS = 10.0
+_LAST_USED = "interview.last_used"
+
 
 def engine_options(url: str, given: dict, pool_size: int) -> dict:
-    """The engine's pool for this database (options set explicitly win). PostgreSQL: checked
-    before use (a restarted server costs no request), ``pool_size`` kept plus 10 more at peak.
-    A SQLite file: the same size and nothing to check (a file does not go away); an in-memory
-    database keeps SQLAlchemy's own single-connection pool."""
+    """The engine's pool for this database (options set explicitly win): ``pool_size`` kept
+    plus 10 more at peak. A PostgreSQL connection is checked before use by
+    ``check_before_use`` (a restarted server costs no request), not by SQLAlchemy's
+    ``pool_pre_ping``, which pays a round trip on every checkout. A SQLite file: nothing to
+    check (a file does not go away); an in-memory database keeps SQLAlchemy's own
+    single-connection pool."""
     options = dict(given)
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -21,10 +30,61 @@ def engine_options(url: str, given: dict, pool_size: int) -> dict:
             options.setdefault("pool_size", pool_size)
             options.setdefault("max_overflow", 10)
         return options
-    options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", pool_size)
     options.setdefault("max_overflow", 10)
     return options
+
+
+def check_before_use(engine: sa.Engine) -> None:
+    """Check each connection the pool hands out, as ``pool_pre_ping`` would, without its round
+    trip when the connection was in use moments ago (the upload path's PATCH was three round
+    trips, one of them this ping, and under load each waits for a busy CPU).
+
+    A server that restarts, or ends a session (shutdown, ``pg_terminate_backend``, an idle
+    timeout), closes the socket or sends a last message on it, so an idle connection with
+    anything to read is dead: that needs no round trip to see, only a zero-timeout ``poll``.
+    What a poll cannot see (a connection silently dropped on the network, as firewalls do to
+    idle ones) gets the ping once the connection has been idle ``PING_AFTER_IDLE_SECONDS``. A
+    dead connection raises ``DisconnectionError``, on which the pool connects afresh and the
+    request goes on."""
+    if engine.pool._pre_ping:  # asked for explicitly: SQLAlchemy's own check already runs
+        return
+    dialect = engine.dialect
+
+    def connected(dbapi_connection, record) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def checked_in(dbapi_connection, record) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    def checked_out(dbapi_connection, record, proxy) -> None:
+        if _has_unread_input(dbapi_connection):
+            raise sa.exc.DisconnectionError("the server has closed this connection")
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise sa.exc.DisconnectionError(str(error)) from error
+            raise
+
+    sa.event.listen(engine, "connect", connected)
+    sa.event.listen(engine, "checkin", checked_in)
+    sa.event.listen(engine, "checkout", checked_out)
+
+
+def _has_unread_input(dbapi_connection) -> bool:
+    """Whether an idle connection's socket has anything to read (a closed socket reads as
+    end-of-file), or it has no socket any more."""
+    try:
+        descriptor = dbapi_connection.fileno()
+    except Exception:  # the driver says the connection is closed  # noqa: BLE001
+        return True
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 @contextlib.contextmanager

@@ -148,12 +148,13 @@ def test_healthz_answers_from_the_process_alone(app, client):
 
 
 def test_engine_pool_fits_the_database(tmp_path):
-    """PostgreSQL connections are checked before use and pooled per DB_POOL_SIZE; a SQLite
-    file gets the same pool and no pointless ping; in-memory SQLite keeps its own pool."""
+    """PostgreSQL connections are pooled per DB_POOL_SIZE (and checked before use by
+    ``database.check_before_use``, not by a ping on every checkout); a SQLite file gets the
+    same pool and no check; in-memory SQLite keeps its own pool."""
     from interview.database import engine_options
 
     pg = engine_options("postgresql://u@h/db", {}, 24)
-    assert pg == {"pool_pre_ping": True, "pool_size": 24, "max_overflow": 10}
+    assert pg == {"pool_size": 24, "max_overflow": 10}
     assert engine_options(f"sqlite:///{tmp_path}/x.sqlite3", {}, 24) == {
         "pool_size": 24,
         "max_overflow": 10,
