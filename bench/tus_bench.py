@@ -16,10 +16,13 @@ candidates, interleaved, against:
 
 Figures per run: PATCH latency p50/p95/p99, p95 once every candidate has started (PATCHes
 sent 5 s or more after the first candidate started: the sustained load without the start burst
-of every candidate's reveal and upload creation in one second), final PATCH p95, refused
+of every candidate's reveal and upload creation in one second), p95 of the middle of the run
+(also without the last 2 s, when every final PATCH arrives within about a second and, with
+assembly on the web node, the assemblies they start run), final PATCH p95, refused
 PATCHes (any answer but 204), late PATCHes, server CPU seconds per GB received (user+system
 of the server processes; the proxy's own CPU is not counted), and peak RSS growth of the
-server processes.
+server processes. Before each run the bench waits until the server's processes are idle (every
+gunicorn worker booted, nothing left of the previous run), so no start-up is counted.
 
 Loopback only, bounded (``--seconds`` per run). Run: .venv/bin/python bench/tus_bench.py
   [--sizes 25,50,100,200] [--seconds 30] [--targets tus-node,sqlite,postgres,proxy]
@@ -402,6 +405,22 @@ def profiled(target: Target, count: int, seconds: int, folder: str | None):
             spy.wait(timeout=30)
 
 
+def wait_idle(target: Target, timeout: float = 60.0) -> list[int]:
+    """The server's processes once they have stopped working: every gunicorn worker booted
+    (a worker still importing the app when the first one answers would count its start-up in
+    the first run's CPU) and nothing left over from the previous run."""
+    deadline = time.monotonic() + timeout
+    pids, before = target.pids(), None
+    while time.monotonic() < deadline:
+        now = target.pids(), cpu_seconds(target.pids())
+        if before is not None and now[0] == before[0] and now[1] - before[1] < 0.02:
+            return now[0]
+        before = now
+        time.sleep(0.5)
+    print(f"  {target.name}: still busy after {timeout:.0f} s; measuring anyway", file=sys.stderr)
+    return pids
+
+
 def run_load(target: Target, count: int, seconds: int, profile: str | None = None) -> dict:
     with profiled(target, count, seconds, profile):
         return _run_load(target, count, seconds)
@@ -412,7 +431,7 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
         target.make_tokens(count)
     result = Result()
     down_before = target.down_events() if hasattr(target, "down_events") else 0
-    pids = target.pids()
+    pids = wait_idle(target)
     cpu_before, rss_before = cpu_seconds(pids), rss_bytes(pids)
     peak = rss_before
     start = time.monotonic() + 0.5
@@ -437,6 +456,13 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
         for took, sent_at in zip(result.latencies, result.sent_at, strict=True)
         if sent_at >= start + STEADY_AFTER_SECONDS
     ) or [float("nan")]
+    # The middle of the run: neither the start burst nor the finishing seconds (every final
+    # PATCH within about one second, and on the web node the assemblies they start).
+    middle = sorted(
+        took
+        for took, sent_at in zip(result.latencies, result.sent_at, strict=True)
+        if start + STEADY_AFTER_SECONDS <= sent_at < start + seconds - FINISHING_SECONDS
+    ) or [float("nan")]
 
     def pct(values: list[float], p: float) -> float:
         return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
@@ -447,6 +473,7 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
         "p95": pct(latencies, 95),
         "p99": pct(latencies, 99),
         "p95_steady": pct(steady, 95),
+        "p95_middle": pct(middle, 95),
         "final_p95": pct(sorted(result.finals) or [float("nan")], 95),
         "refused": result.refused,
         "late": result.late,
@@ -465,8 +492,9 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
 
 
 STEADY_AFTER_SECONDS = 5
+FINISHING_SECONDS = 2
 COLUMNS = (
-    "p50", "p95", "p99", "p95_steady", "final_p95", "refused", "late", "no_upload",
+    "p50", "p95", "p99", "p95_steady", "p95_middle", "final_p95", "refused", "late", "no_upload",
     "cpu_per_gb", "rss_mb",
 )  # fmt: skip
 
@@ -561,7 +589,8 @@ def report(rows: list[tuple[int, str, dict]], options) -> None:
             )
         )
         for column, unit in (
-            ("p95", "ms"), ("p95_steady", "ms"), ("final_p95", "ms"), ("cpu_per_gb", "s/GB")
+            ("p95", "ms"), ("p95_steady", "ms"), ("p95_middle", "ms"), ("final_p95", "ms"),
+            ("cpu_per_gb", "s/GB"),
         ):  # fmt: skip
             record(BENCH, f"{name} N={count} PATCH {column}", round(figures[column], 1), unit)
         record(BENCH, f"{name} N={count} refused", figures["refused"])
@@ -584,6 +613,7 @@ def report(rows: list[tuple[int, str, dict]], options) -> None:
         print(
             f"{count:>4} {name:<9} p95 x{figures['p95'] / ref['p95']:.2f}   "
             f"steady p95 x{figures['p95_steady'] / ref['p95_steady']:.2f}   "
+            f"middle p95 x{figures['p95_middle'] / ref['p95_middle']:.2f}   "
             f"final p95 x{figures['final_p95'] / ref['final_p95']:.2f}   "
             f"CPU/GB x{figures['cpu_per_gb'] / ref['cpu_per_gb']:.2f}"
         )
