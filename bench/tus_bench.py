@@ -27,7 +27,11 @@ gunicorn worker booted, nothing left of the previous run), so no start-up is cou
 Loopback only, bounded (``--seconds`` per run). Run: .venv/bin/python bench/tus_bench.py
   [--sizes 25,50,100,200] [--seconds 30] [--targets tus-node,sqlite,postgres,proxy]
   [--postgres postgresql://postgres@127.0.0.1:5432/bench_uploads] [--assembly web|worker]
-  [--threads 32] [--workers 2] [--profile DIR]
+  [--threads 32] [--workers 2] [--profile DIR] [--repeat 1]
+
+This machine's runs vary: the same code's p95 at 200 candidates has ranged 2-4x between
+consecutive runs (other machines' load on the same host), so a verdict from one round is
+luck; ``--repeat 3`` interleaves three rounds and reports medians.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import http.client
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -503,6 +508,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="25,50,100,200")
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of the whole set (all sizes, all targets, interleaved); each figure is "
+        "the median of the rounds, refusals and late PATCHes their sum",
+    )
     parser.add_argument("--targets", default="tus-node,sqlite,postgres,proxy")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--threads", type=int, default=32, help="gunicorn threads per process")
@@ -551,24 +563,46 @@ def main() -> None:
                 targets["proxy"] = stack.enter_context(
                     two_nodes(options.postgres, redis_url, workdir)
                 )
-            for count in sizes:
-                for name in wanted:
-                    if name == "proxy" and "postgres" in wanted:
-                        continue  # below, on its own (it reuses the PostgreSQL database)
-                    print(f"{name}: {count} candidates x {options.seconds} s ...", flush=True)
-                    figures = run_load(targets[name], count, options.seconds, options.profile)
-                    rows.append((count, name, figures))
+            for _round in range(options.repeat):
+                for count in sizes:
+                    for name in wanted:
+                        if name == "proxy" and "postgres" in wanted:
+                            continue  # below, on its own (it reuses the PostgreSQL database)
+                        print(f"{name}: {count} candidates x {options.seconds} s ...", flush=True)
+                        figures = run_load(targets[name], count, options.seconds, options.profile)
+                        rows.append((count, name, figures))
         if "proxy" in wanted and "postgres" in wanted:
             with ExitStack() as stack:
                 redis_url = stack.enter_context(private_redis(workdir))
                 proxy = stack.enter_context(two_nodes(options.postgres, redis_url, workdir))
-                for count in sizes:
-                    print(f"proxy: {count} candidates x {options.seconds} s ...", flush=True)
-                    figures = run_load(proxy, count, options.seconds, options.profile)
-                    rows.append((count, "proxy", figures))
+                for _round in range(options.repeat):
+                    for count in sizes:
+                        print(f"proxy: {count} candidates x {options.seconds} s ...", flush=True)
+                        figures = run_load(proxy, count, options.seconds, options.profile)
+                        rows.append((count, "proxy", figures))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report(rows, options)
+    report(combined(rows), options)
+
+
+def combined(rows: list[tuple[int, str, dict]]) -> list[tuple[int, str, dict]]:
+    """One row per size and target: the median of each figure over the rounds, the sum of
+    counts of things that went wrong (one refusal in any round is a refusal), and every
+    round's p95 (``p95_runs``) to show the spread."""
+    rounds: dict[tuple[int, str], list[dict]] = {}
+    for count, name, figures in rows:
+        rounds.setdefault((count, name), []).append(figures)
+    result = []
+    for (count, name), runs in rounds.items():
+        figures = {
+            key: sum(run[key] for run in runs)
+            if isinstance(runs[0][key], int)
+            else statistics.median(run[key] for run in runs)
+            for key in runs[0]
+        }
+        figures["p95_runs"] = [run["p95"] for run in runs]
+        result.append((count, name, figures))
+    return result
 
 
 def report(rows: list[tuple[int, str, dict]], options) -> None:
@@ -616,6 +650,12 @@ def report(rows: list[tuple[int, str, dict]], options) -> None:
             f"middle p95 x{figures['p95_middle'] / ref['p95_middle']:.2f}   "
             f"final p95 x{figures['final_p95'] / ref['final_p95']:.2f}   "
             f"CPU/GB x{figures['cpu_per_gb'] / ref['cpu_per_gb']:.2f}"
+            + (
+                f"   (p95 of each round: {', '.join(f'{p:.1f}' for p in figures['p95_runs'])}"
+                f" ms; reference {', '.join(f'{p:.1f}' for p in ref['p95_runs'])})"
+                if len(figures["p95_runs"]) > 1
+                else ""
+            )
         )
 
 
