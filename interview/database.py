@@ -42,11 +42,13 @@ def check_before_use(engine: sa.Engine) -> None:
 
     A server that restarts, or ends a session (shutdown, ``pg_terminate_backend``, an idle
     timeout), closes the socket or sends a last message on it, so an idle connection with
-    anything to read is dead: that needs no round trip to see, only a zero-timeout ``poll``.
-    What a poll cannot see (a connection silently dropped on the network, as firewalls do to
-    idle ones) gets the ping once the connection has been idle ``PING_AFTER_IDLE_SECONDS``. A
-    dead connection raises ``DisconnectionError``, on which the pool connects afresh and the
-    request goes on."""
+    nothing to read is alive as far as the server is concerned: that needs no round trip to
+    see, only a zero-timeout ``poll``. A connection with something to read gets the ping (it
+    is most likely dead, but a server may also send a harmless message, such as a changed
+    setting, or TLS a record of its own), and so does one idle longer than
+    ``PING_AFTER_IDLE_SECONDS`` (a connection silently dropped on the network, as firewalls do
+    to idle ones, reads as nothing). A dead connection raises ``DisconnectionError``, on which
+    the pool connects afresh and the request goes on."""
     if engine.pool._pre_ping:  # asked for explicitly: SQLAlchemy's own check already runs
         return
     dialect = engine.dialect
@@ -59,9 +61,8 @@ def check_before_use(engine: sa.Engine) -> None:
             record.info[_LAST_USED] = time.monotonic()
 
     def checked_out(dbapi_connection, record, proxy) -> None:
-        if _has_unread_input(dbapi_connection):
-            raise sa.exc.DisconnectionError("the server has closed this connection")
-        if time.monotonic() - record.info.get(_LAST_USED, 0.0) <= PING_AFTER_IDLE_SECONDS:
+        recent = time.monotonic() - record.info.get(_LAST_USED, 0.0) <= PING_AFTER_IDLE_SECONDS
+        if recent and not _has_unread_input(dbapi_connection):
             return
         try:
             dialect.do_ping(dbapi_connection)
