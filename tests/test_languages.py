@@ -43,6 +43,7 @@ CANDIDATE_SOURCES = {
         ("jinja2", "templates/emails/invitation.html"),
         ("jinja2", "templates/emails/invitation.txt"),
         ("python", "interview/candidate/services.py"),
+        ("python", "interview/candidate/links.py"),
         ("python", "interview/candidate/routes.py"),
         ("python", "interview/candidate/forms.py"),
         ("python", "interview/errors.py"),

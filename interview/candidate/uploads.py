@@ -38,7 +38,8 @@ from ..models import (
     utcnow,
 )
 from . import upload_claims, upload_erasure  # noqa: F401 (upload_erasure registers partial uploads)
-from .services import DISCARDED, usable_as_it_stands
+from .links import usable_as_it_stands
+from .services import DISCARDED
 from .tus import (  # noqa: F401 (the protocol's names, used through this module by the routes)
     CHECKSUM_ALGORITHMS,
     TUS_CHECKSUM_ALGORITHMS,
@@ -198,7 +199,7 @@ def upload_state(invitation: Invitation, take_id: int) -> UploadState:
 def state_for_link(token: str, take_id: int) -> tuple[UploadState, str] | None:
     """The fast path of HEAD and PATCH: the link and the upload in one query. Returns the
     upload's state and the screening's language when the link is usable as it stands
-    (``services.usable_as_it_stands``: under way, before its deadline); otherwise None, and the
+    (``links.usable_as_it_stands``: under way, before its deadline); otherwise None, and the
     caller resolves the link the full way, which says why it cannot be used or changes what
     must change (an interview reopened for its finishing grace)."""
     if not tokens.looks_like_token(token):
