@@ -417,7 +417,8 @@ def wait_idle(target: Target, timeout: float = 60.0) -> list[int]:
     deadline = time.monotonic() + timeout
     pids, before = target.pids(), None
     while time.monotonic() < deadline:
-        now = target.pids(), cpu_seconds(target.pids())
+        current = target.pids()
+        now = current, cpu_seconds(current)
         if before is not None and now[0] == before[0] and now[1] - before[1] < 0.02:
             return now[0]
         before = now

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 
 # A pooled connection unused for longer than this is pinged (a round trip) before use; one
-# used more recently is checked without one (``_checked_out``).
+# used more recently is checked without one (``check_before_use``).
 PING_AFTER_IDLE_SECONDS = 10.0
 _LAST_USED = "interview.last_used"
 
@@ -25,10 +25,7 @@ def engine_options(url: str, given: dict, pool_size: int) -> dict:
     single-connection pool."""
     options = dict(given)
     parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            options.setdefault("pool_size", pool_size)
-            options.setdefault("max_overflow", 10)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
         return options
     options.setdefault("pool_size", pool_size)
     options.setdefault("max_overflow", 10)
@@ -53,10 +50,7 @@ def check_before_use(engine: sa.Engine) -> None:
         return
     dialect = engine.dialect
 
-    def connected(dbapi_connection, record) -> None:
-        record.info[_LAST_USED] = time.monotonic()
-
-    def checked_in(dbapi_connection, record) -> None:
+    def used(dbapi_connection, record) -> None:  # connected, or given back to the pool
         if record is not None:
             record.info[_LAST_USED] = time.monotonic()
 
@@ -71,8 +65,8 @@ def check_before_use(engine: sa.Engine) -> None:
                 raise sa.exc.DisconnectionError(str(error)) from error
             raise
 
-    sa.event.listen(engine, "connect", connected)
-    sa.event.listen(engine, "checkin", checked_in)
+    sa.event.listen(engine, "connect", used)
+    sa.event.listen(engine, "checkin", used)
     sa.event.listen(engine, "checkout", checked_out)
 
 

@@ -72,8 +72,7 @@ def test_a_connection_used_moments_ago_is_not_pinged_and_an_idle_one_is(engine, 
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT 1").scalar() == 1
     assert pings == []
-    records = [engine.pool._pool.queue[i] for i in range(engine.pool._pool.qsize())]
-    for record in records:
+    for record in list(engine.pool._pool.queue):  # the idle connections in the pool
         record.info[database._LAST_USED] -= database.PING_AFTER_IDLE_SECONDS + 1
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT 1").scalar() == 1
