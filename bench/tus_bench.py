@@ -309,6 +309,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)  # (monotonic) when each PATCH was sent
     finals: list[float] = field(default_factory=list)
+    final: list[bool] = field(default_factory=list)  # whether each PATCH was the last one
     refused: int = 0
     late: int = 0
     bytes_sent: int = 0
@@ -348,6 +349,7 @@ def candidate(target: Target, n: int, seconds: int, start_at: float, result: Res
             with result.lock:
                 result.latencies.append(took)
                 result.sent_at.append(sent_at)
+                result.final.append(final)
                 result.late += produced - sent_seconds > 1
                 if status == 204:
                     result.bytes_sent += len(body)
@@ -470,6 +472,9 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
         if start + STEADY_AFTER_SECONDS <= sent_at < start + seconds - FINISHING_SECONDS
     ) or [float("nan")]
 
+    tail = where_the_tail_is(result, start, seconds)
+    print("  slowest 5 %: " + ", ".join(f"{n} {where}" for where, n in tail.items()), flush=True)
+
     def pct(values: list[float], p: float) -> float:
         return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
 
@@ -492,6 +497,24 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
         "gb": result.bytes_sent / 1e9,
         "nodes_down": (target.down_events() - down_before) if hasattr(target, "down_events") else 0,
     }
+
+
+def where_the_tail_is(result: Result, start: float, seconds: int) -> dict[str, int]:
+    """When the slowest 5 % of PATCHes were sent: in the start burst, in the middle, in the
+    finishing seconds, or as a candidate's final PATCH (which can come anywhere after the run's
+    length, late ones included)."""
+    ranked = sorted(zip(result.latencies, result.sent_at, result.final, strict=True), reverse=True)
+    tail = {"start": 0, "middle": 0, "end": 0, "final": 0}
+    for _took, sent_at, final in ranked[: max(1, len(ranked) // 20)]:
+        if final:
+            tail["final"] += 1
+        elif sent_at < start + STEADY_AFTER_SECONDS:
+            tail["start"] += 1
+        elif sent_at < start + seconds - FINISHING_SECONDS:
+            tail["middle"] += 1
+        else:
+            tail["end"] += 1
+    return tail
 
 
 # --- the run --------------------------------------------------------------------------------

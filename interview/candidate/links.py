@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import audit, tokens
 from ..extensions import db
@@ -95,14 +95,13 @@ def usable_as_it_stands(status: InvitationStatus, expires_at: datetime, now: dat
     return status == InvitationStatus.IN_PROGRESS and now < expires_at
 
 
-# What the interview's steps read of a candidate: every question with its kept answer, takes and
-# their assets, in three queries however many questions there are (instead of two lazy loads
-# per question, and one per take).
+# What the interview's steps read of a candidate: every question with its kept answer and takes
+# joined to the invitation in one query (a handful of rows: questions x attempts), then the takes'
+# assets in a second one only once there are takes (instead of two lazy loads per question, and
+# one per take; joining the assets too would multiply the rows by each take's files).
 _THE_INTERVIEW = (
-    selectinload(Invitation.questions).joinedload(InterviewQuestion.response),
-    selectinload(Invitation.questions)
-    .selectinload(InterviewQuestion.takes)
-    .selectinload(Take.assets),
+    joinedload(Invitation.questions).joinedload(InterviewQuestion.response),
+    joinedload(Invitation.questions).joinedload(InterviewQuestion.takes).selectinload(Take.assets),
 )
 
 
@@ -119,11 +118,15 @@ def resolve(
     """
     if not tokens.looks_like_token(token):
         raise LinkInvalid()
-    invitation = db.session.scalar(
-        sa.select(Invitation)
-        .where(Invitation.token_hash == tokens.token_hash(token))
-        .options(joinedload(Invitation.screening))  # its language: every page needs it
-        .options(*(_THE_INTERVIEW if interview else ()))
+    invitation = (
+        db.session.execute(
+            sa.select(Invitation)
+            .where(Invitation.token_hash == tokens.token_hash(token))
+            .options(joinedload(Invitation.screening))  # its language: every page needs it
+            .options(*(_THE_INTERVIEW if interview else ()))
+        )
+        .unique()
+        .scalar_one_or_none()
     )
     if invitation is None or invitation.status == InvitationStatus.REVOKED:
         raise LinkInvalid()
