@@ -22,7 +22,7 @@ from interview.media.storage import get_storage
 from interview.models import AuditEvent, InvitationStatus, TakeStatus, utcnow
 
 from ..conftest import counting_statements
-from .test_uploads import Candidate, _take
+from .test_uploads import Candidate, _filed, _take
 
 
 @pytest.fixture
@@ -187,7 +187,7 @@ def test_a_reveal_reads_the_interview_in_a_fixed_number_of_queries(app, candidat
     the kept answers with the questions (no lazy load per question), and not reload what it
     loaded after its own commit? (Before any take, one query: the link with its screening,
     questions, kept answers and takes joined; the takes' files come in a second one once there
-    are takes: see test_uploads.)"""
+    are takes: see the next test.)"""
     db.session.remove()
     with counting_statements() as statements:
         assert candidate.reveal(0).status_code == 200
@@ -198,6 +198,31 @@ def test_a_reveal_reads_the_interview_in_a_fixed_number_of_queries(app, candidat
     with counting_statements() as statements:
         assert candidate.create(0).status_code == 201
     assert len([s for s in statements if s.upper().startswith("SELECT")]) == 1
+
+
+def test_the_interview_is_read_in_two_queries_however_far_it_got(app, candidate):
+    """Is the state every interview step answers from read in a bounded number of queries
+    (the questions, answers and takes joined to the invitation, then the takes' files), in
+    order, however many questions were answered and attempts made?"""
+
+    def reads() -> tuple[dict, list[str]]:
+        with counting_statements() as statements:
+            state = candidate.state()
+        return state, [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+    state, selects = reads()
+    assert len(selects) == 1  # no take yet: nothing else to read
+    assert [q["position"] for q in state["questions"]] == sorted(
+        q["position"] for q in state["questions"]
+    )
+    assert len(state["questions"]) >= 2
+    _filed(candidate.record(0, os.urandom(2_000)))
+    state, selects = reads()
+    assert len(selects) == 2
+    first = state["questions"][0]
+    assert [t["attempt"] for t in first["takes"]] == [1]
+    assert first["takes"][0]["status"] in ("uploaded", "processing", "ready")
+    assert state["questions"][1]["takes"] == []
 
 
 def test_a_middle_claim_changes_no_indexed_column_of_takes(app):

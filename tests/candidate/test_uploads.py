@@ -161,32 +161,6 @@ def test_upload_with_deferred_length_resumes_and_completes(app, candidate):
     assert candidate.patch(url, b"more", 300_000).status_code == 409
 
 
-def test_the_interview_is_read_in_two_queries_however_far_it_got(app, candidate):
-    """Is the state every interview step answers from read in a bounded number of queries
-    (the questions, answers and takes joined to the invitation, then the takes' files), in
-    order, however many questions were answered and attempts made?"""
-    from ..conftest import counting_statements
-
-    def reads() -> tuple[dict, list[str]]:
-        with counting_statements() as statements:
-            state = candidate.state()
-        return state, [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-
-    state, selects = reads()
-    assert len(selects) == 1  # no take yet: nothing else to read
-    assert [q["position"] for q in state["questions"]] == sorted(
-        q["position"] for q in state["questions"]
-    )
-    assert len(state["questions"]) >= 2
-    _filed(candidate.record(0, os.urandom(2_000)))
-    state, selects = reads()
-    assert len(selects) == 2
-    first = state["questions"][0]
-    assert [t["attempt"] for t in first["takes"]] == [1]
-    assert first["takes"][0]["status"] in ("uploaded", "processing", "ready")
-    assert state["questions"][1]["takes"] == []
-
-
 def test_chunk_past_the_size_cap_is_refused_413(app, candidate):
     app.config["MAX_TAKE_BYTES"] = 1000
     candidate.reveal(0)
