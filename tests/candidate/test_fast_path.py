@@ -1,6 +1,6 @@
-"""The upload fast path (``candidate.fast_path``): a middle PATCH answered without Flask's
-dispatch must be indistinguishable from the route's answer, and everything it cannot vouch for
-must reach the route (issue 17)."""
+"""The upload fast path (``candidate.fast_path``): a middle or final PATCH answered without
+Flask's dispatch must be indistinguishable from the route's answer, and everything it cannot
+vouch for must reach the route (issue 17)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,16 @@ from flask import request, request_started
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from interview.candidate import fast_path, upload_claims
+from interview.extensions import db
 from interview.media import chunks
 from interview.media.storage import get_storage
+from interview.models import AssetKind, AuditEvent, TakeStatus
 
-from .test_uploads import TUS, Candidate, _take
+from .. import factories
+from .test_uploads import TUS, Candidate, _filed, _take
 
 ORIGIN = "https://careers.example"
+_OCTETS = "application/offset+octet-stream"
 
 
 @pytest.fixture
@@ -87,10 +91,66 @@ def test_a_middle_patch_is_answered_without_the_route_and_as_the_route_would(app
     assert [c.length for c in chunks.chunks_of(_take(url).id)] == [5000, 5000]
 
 
+def test_a_final_patch_is_answered_without_the_route_and_as_the_route_would(app, org, client):
+    """Is the last PATCH of a deferred-length upload (the recorder's "saved", every candidate's
+    at once when many finish together) answered by the fast path with what the route answers
+    for another candidate's (status, headers), each take then filed by the finisher (its
+    original assembled byte for byte, processing queued), and each audit event written alike,
+    with the sender's address?"""
+    app.config["UPLOAD_CORS_ORIGINS"] = [ORIGIN]
+    data = b"\x1aE\xdf\xa3" + b"z" * 3996
+    second = factories.invitation(org.screening, email="second@example.com", started=True)[1]
+    db.session.commit()
+    urls, answers = {}, {}
+    for way, token in (("fast", org.token), ("route", second)):
+        candidate = Candidate(client, token)
+        assert candidate.reveal(0).status_code == 200
+        urls[way] = candidate.create(0).headers["Location"]
+        assert candidate.patch(urls[way], data[:1000], 0).status_code == 204
+    final = {"Upload-Length": str(len(data)), "Origin": ORIGIN}
+    with routed(app) as seen:
+        fast = client.patch(
+            urls["fast"],
+            data=data[1000:],
+            headers={**TUS, "Upload-Offset": "1000", **final, "Content-Type": _OCTETS},
+        )
+    assert fast.status_code == 204 and seen == []
+    environ = _patch_environ(urls["route"], data[1000:], 1000, **final)
+    environ["REMOTE_ADDR"] = fast.request.remote_addr
+    body, status, route_headers = run_wsgi_app(app.wsgi_app.wsgi_app, environ)
+    b"".join(body)
+    body.close()  # the server closes the answer once sent: the finisher takes the upload then
+    assert status == "204 NO CONTENT"
+    ignored = {"Content-Type", "Content-Length", "Vary"}  # an empty 204's; the route's cookie
+    names = {name for name, _ in fast.headers.items() if name not in ignored}
+    assert names == {name for name, _ in route_headers.items() if name not in ignored}
+    for name in names:
+        assert fast.headers.getlist(name) == route_headers.getlist(name), name
+    assert fast.headers["Upload-Offset"] == str(len(data)) and "Upload-Expires" not in fast.headers
+    for way, url in urls.items():
+        take = _filed(url)
+        assert take.status in (TakeStatus.UPLOADED, TakeStatus.PROCESSING), way
+        assert take.checksum_sha256 == hashlib.sha256(data).hexdigest(), way
+        original = next(a for a in take.assets if a.kind == AssetKind.ORIGINAL)
+        with get_storage().open(original.storage_key) as stored:
+            assert stored.read() == data, way
+        event = db.session.scalars(
+            sa.select(AuditEvent).where(
+                AuditEvent.action == "take.uploaded",
+                AuditEvent.object_id == take.question.invitation_id,
+            )
+        ).one()
+        answers[way] = (event.actor_label, event.details, event.ip)
+    assert answers["fast"][2] == fast.request.remote_addr is not None
+    assert answers["fast"][0] == answers["route"][0] == "candidate"
+    assert answers["fast"][2] == answers["route"][2]
+    assert answers["fast"][1] == {"take_id": _take(urls["fast"]).id, "bytes": len(data)}
+
+
 def test_what_the_fast_path_cannot_vouch_for_reaches_the_route(app, candidate, org):
-    """A stale offset, a final PATCH, a chunk that would finish an upload of known length, a
-    wrong content type and an unknown link each go to the route, which answers as it always
-    has (409 with the true offset, 204 and the upload complete, 415, 404)."""
+    """A stale offset, a wrong content type and an unknown link each go to the route, which
+    answers as it always has (409 with the true offset, 415, 404); the final PATCH that
+    declares the length does not."""
     assert candidate.reveal(0).status_code == 200
     url = candidate.create(0).headers["Location"]
     data = b"\x1aE\xdf\xa3" + b"v" * 3000
@@ -104,8 +164,8 @@ def test_what_the_fast_path_cannot_vouch_for_reaches_the_route(app, candidate, o
         assert unknown.status_code == 404
         last = candidate.patch(url, data[1000:], 1000, **{"Upload-Length": str(len(data))})
         assert last.status_code == 204 and "Upload-Expires" not in last.headers
-    # All but the first (a plain middle PATCH) went through the route.
-    assert len(seen) == 4 and all(line.startswith("PATCH /i/") for line in seen)
+    # The three refusals went through the route, the middle and final PATCHes did not.
+    assert len(seen) == 3 and all(line.startswith("PATCH /i/") for line in seen)
     assert _take(url).checksum_sha256 == hashlib.sha256(data).hexdigest()
 
 
