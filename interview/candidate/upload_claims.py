@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from .. import audit
+from ..database import DriverStatement
 from ..extensions import db
 from ..media import services as media
 from ..models import (
@@ -92,19 +93,22 @@ def _chunk_from(claimed) -> sa.Insert:
 
 
 @functools.cache
-def _claim_and_record(length_known: bool) -> sa.Insert:
+def _claim_and_record(length_known: bool) -> DriverStatement:
     """PostgreSQL, a middle PATCH: the claim and the chunk's row as ONE statement, atomic on
     its own in autocommit (``WITH claimed AS (UPDATE ... RETURNING id) INSERT ... SELECT ...
     FROM claimed``): the row is written exactly when the range was claimed."""
     claimed = _claim_statement(length_known, False).returning(_takes.c.id).cte("claimed")
-    return _chunk_from(claimed).returning(_chunks.c.take_id)
+    return DriverStatement(_chunk_from(claimed).returning(_chunks.c.take_id))
     # (rowcount is not reported for a statement with a DML CTE: the returned row counts)
 
 
 _TOUCH_INVITATION = (
     sa.update(_invitations)
     .where(_invitations.c.id == sa.bindparam("invitation_id"))
-    .values(last_activity_at=sa.bindparam("now", type_=_invitations.c.last_activity_at.type))
+    .values(
+        last_activity_at=sa.bindparam("now", type_=_invitations.c.last_activity_at.type),
+        updated_at=sa.bindparam("now", type_=_invitations.c.updated_at.type),  # no defaults run
+    )
 )
 
 
@@ -112,7 +116,7 @@ _EVENT_COLUMNS = [c.key for c in _events.columns if c.key != "id"]
 
 
 @functools.cache
-def _claim_last_byte(length_known: bool) -> sa.Insert:
+def _claim_last_byte(length_known: bool) -> DriverStatement:
     """PostgreSQL, the last byte: the claim (the take ``uploaded``, its flags), the chunk's
     row, the invitation's last activity and the audit event, as ONE statement. Every part
     hangs off the claim's returned row, so nothing is written unless the range was claimed."""
@@ -124,7 +128,7 @@ def _claim_last_byte(length_known: bool) -> sa.Insert:
         .cte("touched")
     )
     event = [sa.bindparam(f"event_{key}", type_=_events.c[key].type) for key in _EVENT_COLUMNS]
-    return (
+    return DriverStatement(
         sa.insert(_events)
         .from_select(
             _EVENT_COLUMNS,
@@ -158,13 +162,12 @@ def claim(
     if key is not None and uploads._one_statement_claims():
         params.update(chunk_length=new_offset - offset, chunk_key=key)
         try:
-            connection = uploads._connection()
             if not complete:
                 statement = _claim_and_record(state.length is not None)
-                return connection.execute(statement, params).first() is not None
-            params.update(_last_byte_facts(state, now, new_offset, connection))
+                return uploads._first(statement, params) is not None
+            params.update(_last_byte_facts(state, now, new_offset))
             statement = _claim_last_byte(state.length is not None)
-            claimed = connection.execute(statement, params).first() is not None
+            claimed = uploads._first(statement, params) is not None
             # What the session loaded of this take or invitation is stale now, as after the
             # commit the session's way ends with.
             db.session.expire_all()
@@ -235,7 +238,7 @@ def _completion(state: UploadState, now: datetime, size: int) -> dict:
     return {"flags": flags, "audit": event}
 
 
-_FACTS = (
+_FACTS = DriverStatement(
     sa.select(
         _takes.c.flags,
         _takes.c.started_at,
@@ -249,12 +252,10 @@ _FACTS = (
 )
 
 
-def _last_byte_facts(
-    state: UploadState, now: datetime, size: int, connection: sa.Connection
-) -> dict:
+def _last_byte_facts(state: UploadState, now: datetime, size: int) -> dict:
     """PostgreSQL's way: what the one-statement last byte binds besides the claim (the flags,
-    the invitation, the audit event's columns), read with Core on the fast path's connection."""
-    row = connection.execute(_FACTS, {"take_id": state.take_id}).one()
+    the invitation, the audit event's columns), read on the fast path's connection."""
+    row = uploads._first(_FACTS, {"take_id": state.take_id})
     limit = media.answer_limit(row.answer_seconds, row.extra_time_percent, row.extra_answer_seconds)
     # The audit event as ``audit.record`` makes it (one rule), for the invitation as it is.
     invitation = Invitation(id=state.invitation_id, org_id=state.org_id)

@@ -26,6 +26,7 @@ from flask import current_app, g
 from werkzeug.exceptions import ClientDisconnected
 
 from .. import audit, tokens
+from ..database import DriverStatement, autocommit_connection, give_back
 from ..extensions import db
 from ..media import chunks
 from ..media.storage import StorageError, get_storage
@@ -104,20 +105,21 @@ def _one_statement_claims() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _connection() -> sa.Connection:
+def _connection():
     """The connection the fast path of a HEAD or PATCH reads (and on PostgreSQL claims) on.
 
-    PostgreSQL: one pooled connection for the whole request, in autocommit, because a lone
-    SELECT needs no transaction and the claim is one statement (``_claim_and_record``). A PATCH
-    then costs three round trips (the pool's liveness ping, the read, the claim) where the
-    session costs nine (ping, BEGIN, read, ROLLBACK, ping, BEGIN, UPDATE, INSERT, COMMIT), and
-    under load every round trip waits for a busy CPU. SQLite is in-process: the session's own
-    connection, with nothing to save."""
+    PostgreSQL: one pooled connection for the whole request, the driver's own in autocommit
+    (``_first`` runs statements on its cursor), because a lone SELECT needs no transaction and
+    the claim is one statement (``_claim_and_record``). A PATCH then costs two round trips
+    (the read, the claim; the pool's check needs none, ``database.check_before_use``) where
+    the session costs nine (ping, BEGIN, read, ROLLBACK, ping, BEGIN, UPDATE, INSERT,
+    COMMIT), and under load every round trip waits for a busy CPU. SQLite is in-process: the
+    session's own connection, with nothing to save."""
     if not _one_statement_claims():
         return db.session.connection()
     connection = g.get("upload_connection")
     if connection is None:
-        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection = autocommit_connection(db.engine)
         g.upload_connection = connection
     return connection
 
@@ -127,7 +129,14 @@ def release_connection() -> None:
     the end of every request), so a thread never holds two."""
     connection = g.pop("upload_connection", None)
     if connection is not None:
-        connection.close()
+        give_back(connection)
+
+
+def _first(statement: DriverStatement, params: dict):
+    """The statement's first row (or None) on the fast path's connection."""
+    if not _one_statement_claims():
+        return db.session.connection().execute(statement.statement, params).first()
+    return statement.first(_connection(), db.engine.dialect, params)
 
 
 # The upload path's statements, built once on the tables (Core, no ORM objects): a PATCH is
@@ -151,7 +160,7 @@ _BY_INVITATION = (
         _questions.c.invitation_id == sa.bindparam("invitation_id"),
     )
 )
-_BY_LINK = (
+_BY_LINK = DriverStatement(
     sa.select(
         *_STATE,
         _invitations.c.id.label("invitation_id"),
@@ -204,11 +213,7 @@ def state_for_link(token: str, take_id: int) -> tuple[UploadState, str] | None:
     must change (an interview reopened for its finishing grace)."""
     if not tokens.looks_like_token(token):
         return None
-    row = (
-        _connection()
-        .execute(_BY_LINK, {"take_id": take_id, "token_hash": tokens.token_hash(token)})
-        .one_or_none()
-    )
+    row = _first(_BY_LINK, {"take_id": take_id, "token_hash": tokens.token_hash(token)})
     if row is None or not usable_as_it_stands(row.invitation_status, row.expires_at, utcnow()):
         release_connection()  # the full way goes through the session
         return None
