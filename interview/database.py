@@ -149,7 +149,7 @@ class DriverStatement:
         cursor = connection.cursor()
         try:
             cursor.execute(sql, values)
-            found = cursor.fetchone() if cursor.description is not None else None
+            found = cursor.fetchone() if row is not None else None  # (description is costly)
         except dialect.loaded_dbapi.Error as error:
             raise _raised(dialect, error, connection, cursor, sql, values) from error
         finally:

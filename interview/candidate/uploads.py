@@ -291,7 +291,8 @@ def append(
     limit = length if length is not None else cap
     if body_length is not None and offset + body_length > limit:
         raise TusError(413, "the chunk goes past the end of the upload or the size limit")
-    db.session.rollback()  # no transaction or connection held while the body streams
+    if db.session.registry.has():  # (the fast path has no session: nothing to make one for)
+        db.session.rollback()  # no transaction or connection held while the body streams
     body = _receive(stream, limit - offset, checksum[0] if checksum else None)
     with body.spool:
         if checksum is not None and (body.disconnected or body.digest != checksum[1]):
