@@ -105,7 +105,10 @@ class DriverStatement:
     candidates). Errors come out as SQLAlchemy's (``DBAPIError.instance``), a connection the
     driver reports as gone is invalidated in the pool, as ``Connection.execute`` does. Column
     defaults computed in Python (``default=``, ``onupdate=``) are not run: a statement that
-    would need one is refused when first compiled, so it must set those columns itself."""
+    would need one is refused when first compiled, so it must set those columns itself. The
+    engine's statement events (``before_cursor_execute``) do not fire either: never for SQLite,
+    whose writers queue on them (``sqlite.WriterQueue``); the pool's events (checkout, checkin)
+    do."""
 
     def __init__(self, statement: sa.Executable) -> None:
         self.statement = statement
