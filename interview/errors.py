@@ -136,6 +136,7 @@ def register(app: Flask) -> None:
         return _render(error)
 
     @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)  # a connection the driver had already closed
     @app.errorhandler(sa.exc.TimeoutError)
     def database_unavailable(error: Exception):
         # The database is down, restarting, locked or out of connections: nothing of this

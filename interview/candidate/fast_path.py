@@ -124,7 +124,7 @@ class UploadFastPath:
                 body_length,
                 checksum,
             )
-        except (sa.exc.OperationalError, sa.exc.TimeoutError) as error:
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as error:
             # The claim could not be written: nothing of this chunk was kept (``append``
             # removed its object); the client sends it again, as after any 503.
             with suppress(sa.exc.SQLAlchemyError):

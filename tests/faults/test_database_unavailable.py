@@ -37,13 +37,14 @@ def app_config(app_config: dict) -> dict:
 
 
 @contextmanager
-def connections_refused() -> Iterator[None]:
-    """Every new database connection fails until the block ends."""
+def _connections_failing(error_name: str, message: str) -> Iterator[None]:
+    """Every new database connection fails with the driver's ``error_name`` until the block
+    ends."""
     engine = db.engine
-    error_class = engine.dialect.loaded_dbapi.OperationalError
+    error_class = getattr(engine.dialect.loaded_dbapi, error_name)
 
     def refuse(*args, **kwargs):
-        raise error_class("connection refused (the database is restarting)")
+        raise error_class(message)
 
     db.session.remove()
     engine.dispose()
@@ -52,6 +53,17 @@ def connections_refused() -> Iterator[None]:
         yield
     finally:
         sa.event.remove(engine, "do_connect", refuse)
+
+
+def connections_refused():
+    """Every new connection fails with the driver's OperationalError (a server restarting)."""
+    return _connections_failing("OperationalError", "connection refused (database restarting)")
+
+
+def connections_closed():
+    """Every new connection fails with the driver's InterfaceError (what it raises for a
+    connection it has already closed)."""
+    return _connections_failing("InterfaceError", "the connection is closed")
 
 
 @contextmanager
@@ -81,7 +93,7 @@ def _assert_unavailable(response) -> None:
     assert response.headers["Content-Security-Policy"]  # still our page, with its headers
 
 
-@pytest.mark.parametrize("outage", [connections_refused, sqlite_write_locked])
+@pytest.mark.parametrize("outage", [connections_refused, connections_closed, sqlite_write_locked])
 def test_upload_during_a_database_outage_answers_503_and_resumes(app, client, org, outage):
     """A chunk arrives while the database is away: 503 + Retry-After, the acknowledged
     offset unchanged, and the upload resumes from HEAD to a byte-identical file."""
@@ -109,7 +121,7 @@ def test_upload_during_a_database_outage_answers_503_and_resumes(app, client, or
     assert not list(stored.glob("upload/*"))  # the refused chunk left no object either
 
 
-@pytest.mark.parametrize("outage", [connections_refused, sqlite_write_locked])
+@pytest.mark.parametrize("outage", [connections_refused, connections_closed, sqlite_write_locked])
 def test_invitation_during_a_database_outage_leaves_nothing_behind(app, org, sign_in_as, outage):
     """A recruiter invites a candidate while the database is away: a page saying it is
     briefly unavailable, and afterwards no invitation, no queued email, no mail sent."""
