@@ -44,6 +44,10 @@ MESSAGES = {
 
 # Seconds a client is asked to wait when the database cannot be reached for a moment.
 DATABASE_RETRY_AFTER = 5
+# The database is away for a moment (down, restarting, locked, out of connections, or the
+# driver's connection already closed): 503 with Retry-After, from the app and the upload
+# fast path alike.
+DATABASE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
 
 def _wants_json() -> bool:
@@ -135,9 +139,6 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException):
         return _render(error)
 
-    @app.errorhandler(sa.exc.OperationalError)
-    @app.errorhandler(sa.exc.InterfaceError)  # a connection the driver had already closed
-    @app.errorhandler(sa.exc.TimeoutError)
     def database_unavailable(error: Exception):
         # The database is down, restarting, locked or out of connections: nothing of this
         # request was committed (the transaction is rolled back), and trying again shortly
@@ -153,6 +154,9 @@ def register(app: Flask) -> None:
             return response
         body, code = response
         return body, code, {"Retry-After": str(DATABASE_RETRY_AFTER), "Cache-Control": "no-store"}
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, database_unavailable)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.wsgi import ClosingIterator, get_input_stream
 
-from ..errors import DATABASE_RETRY_AFTER
+from ..errors import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE
 from ..extensions import db
 from ..models import TakeStatus
 from ..security import ID_MAX, fixed_headers
@@ -124,7 +124,7 @@ class UploadFastPath:
                 body_length,
                 checksum,
             )
-        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as error:
+        except DATABASE_UNAVAILABLE as error:
             # The claim could not be written: nothing of this chunk was kept (``append``
             # removed its object); the client sends it again, as after any 503.
             with suppress(sa.exc.SQLAlchemyError):
