@@ -10,6 +10,9 @@ candidates, interleaved, against:
   the project does), installed by this bench into bench/tus_reference/ with npm, on Node;
 - ``sqlite``: the project, one gunicorn node (2 workers x 32 threads), SQLite (WAL), local files;
 - ``postgres``: the same on PostgreSQL (``--postgres URL``; its schema is DROPPED first);
+- ``py-floor``: not the project but the floor of any Python server here: bench/tus_floor.py,
+  a plain-WSGI file store like the reference's (offset from the file's size, append, fsync),
+  under gunicorn as the project's node is run; it says how much of a gap is the runtime;
 - ``proxy``: two gunicorn nodes (1 worker x 32 threads each) behind HAProxy round robin, on
   PostgreSQL, with one media folder both reach (a shared volume; moto's S3 server is
   single-threaded Python and would measure moto, not the nodes).
@@ -18,14 +21,18 @@ Figures per run: PATCH latency p50/p95/p99, p95 once every candidate has started
 sent 5 s or more after the first candidate started: the sustained load without the start burst
 of every candidate's reveal and upload creation in one second), p95 of the middle of the run
 (also without the last 2 s, when every final PATCH arrives within about a second and, with
-assembly on the web node, the assemblies they start run), final PATCH p95, refused
-PATCHes (any answer but 204), late PATCHes, server CPU seconds per GB received (user+system
-of the server processes; the proxy's own CPU is not counted), and peak RSS growth of the
-server processes. Before each run the bench waits until the server's processes are idle (every
-gunicorn worker booted, nothing left of the previous run), so no start-up is counted.
+assembly on the web node, the assemblies they start run), the start burst's length
+(``burst_s``: seconds from the start until every candidate's first PATCH was answered, its
+reveal and upload creation before it), p95 once every candidate is recording (``p95_rec``:
+PATCHes sent after that, before the finishing seconds), final PATCH p95, refused PATCHes (any
+answer but 204), late PATCHes, server CPU seconds per GB received (user+system of the server
+processes, printed apart for each run; the proxy's own CPU is not counted), and peak RSS growth
+of the server processes. Before each run the bench waits until the server's processes are
+idle (every gunicorn worker booted, nothing left of the previous run), so no start-up is
+counted.
 
 Loopback only, bounded (``--seconds`` per run). Run: .venv/bin/python bench/tus_bench.py
-  [--sizes 25,50,100,200] [--seconds 30] [--targets tus-node,sqlite,postgres,proxy]
+  [--sizes 25,50,100,200] [--seconds 30] [--targets tus-node,sqlite,postgres,proxy,py-floor]
   [--postgres postgresql://postgres@127.0.0.1:5432/bench_uploads] [--assembly web|worker]
   [--threads 32] [--workers 2] [--profile DIR] [--repeat 1]
 
@@ -92,14 +99,19 @@ class Target:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    total = 0
+    return sum(cpu_split(pids))
+
+
+def cpu_split(pids: list[int]) -> tuple[float, float]:
+    """User and system CPU seconds of ``pids`` so far."""
+    user = system = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLOCK_TICK
+        user, system = user + int(fields[11]), system + int(fields[12])  # utime, stime
+    return user / CLOCK_TICK, system / CLOCK_TICK
 
 
 def rss_bytes(pids: list[int]) -> int:
@@ -139,6 +151,40 @@ def reference_server(workdir: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def python_floor(workdir: Path):
+    """bench/tus_floor.py under gunicorn as the product's node is run (gthread, the same
+    workers, threads and keep-alive): the floor of a Python tus server here."""
+    port = free_port()
+    files = workdir / "py-floor-files"
+    files.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(WORKERS[0]), "--threads", str(THREADS[0]),
+         "--worker-class", "gthread", "--keep-alive", "75", "tus_floor:app"],
+        cwd=ROOT / "bench", env={**os.environ, "FLOOR_FOLDER": str(files)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    wait_until(lambda: _answers(port, "OPTIONS", "/files"), 20, "the Python floor server")
+
+    def pids() -> list[int]:
+        children = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        return [proc.pid, *map(int, children)]
+
+    def new_upload(conn: http.client.HTTPConnection, n: int) -> str:
+        status, headers = request(conn, "POST", "/files", {**TUS, "Upload-Defer-Length": "1"})
+        assert status == 201, status
+        return headers["location"]
+
+    try:
+        yield Target("py-floor", f"http://127.0.0.1:{port}", pids, new_upload)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
 
 
 def _answers(port: int, method: str, path: str) -> bool:
@@ -314,6 +360,7 @@ class Result:
     late: int = 0
     bytes_sent: int = 0
     failed_candidates: int = 0
+    first_answered: list[float] = field(default_factory=list)  # each candidate's first 204
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -358,6 +405,9 @@ def candidate(target: Target, n: int, seconds: int, start_at: float, result: Res
                 else:
                     result.refused += 1
             if status == 204:
+                if offset == 0:
+                    with result.lock:
+                        result.first_answered.append(time.monotonic())
                 offset += len(body)
                 sent_seconds = produced
                 if final:
@@ -440,7 +490,7 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
     result = Result()
     down_before = target.down_events() if hasattr(target, "down_events") else 0
     pids = wait_idle(target)
-    cpu_before, rss_before = cpu_seconds(pids), rss_bytes(pids)
+    split_before, rss_before = cpu_split(pids), rss_bytes(pids)
     peak = rss_before
     start = time.monotonic() + 0.5
     threads = [
@@ -455,7 +505,11 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
         peak = max(peak, rss_bytes(target.pids()))
         time.sleep(0.5)
     assembly = target.settled() if hasattr(target, "settled") else 0.0
-    cpu = cpu_seconds(target.pids()) - cpu_before
+    user, system = (
+        after - before for after, before in zip(cpu_split(target.pids()), split_before, strict=True)
+    )
+    cpu = user + system
+    print(f"  server CPU: user {user:.1f} s, system {system:.1f} s", flush=True)
     latencies = sorted(result.latencies) or [float("nan")]
     # Once every candidate has started: the start burst (every candidate's reveal and upload
     # creation within one second) left out, to show the sustained load on its own.
@@ -472,6 +526,15 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
         if start + STEADY_AFTER_SECONDS <= sent_at < start + seconds - FINISHING_SECONDS
     ) or [float("nan")]
 
+    # Once every candidate is recording (each one's first PATCH answered: the start burst of
+    # reveals and upload creations cleared), until the finishing seconds.
+    burst_over = max(result.first_answered, default=float("nan"))
+    recording = sorted(
+        took
+        for took, sent_at in zip(result.latencies, result.sent_at, strict=True)
+        if burst_over <= sent_at < start + seconds - FINISHING_SECONDS
+    ) or [float("nan")]
+
     tail = where_the_tail_is(result, start, seconds)
     print("  slowest 5 %: " + ", ".join(f"{n} {where}" for where, n in tail.items()), flush=True)
 
@@ -485,6 +548,8 @@ def _run_load(target: Target, count: int, seconds: int) -> dict[str, float]:
         "p99": pct(latencies, 99),
         "p95_steady": pct(steady, 95),
         "p95_middle": pct(middle, 95),
+        "burst_s": burst_over - start,
+        "p95_rec": pct(recording, 95),
         "final_p95": pct(sorted(result.finals) or [float("nan")], 95),
         "refused": result.refused,
         "late": result.late,
@@ -523,8 +588,8 @@ def where_the_tail_is(result: Result, start: float, seconds: int) -> dict[str, i
 STEADY_AFTER_SECONDS = 5
 FINISHING_SECONDS = 2
 COLUMNS = (
-    "p50", "p95", "p99", "p95_steady", "p95_middle", "final_p95", "refused", "late", "no_upload",
-    "cpu_per_gb", "rss_mb",
+    "p50", "p95", "p99", "p95_steady", "p95_middle", "burst_s", "p95_rec", "final_p95", "refused",
+    "late", "no_upload", "cpu_per_gb", "rss_mb",
 )  # fmt: skip
 
 
@@ -574,6 +639,8 @@ def main() -> None:
             targets: dict[str, Target] = {}
             if "tus-node" in wanted:
                 targets["tus-node"] = stack.enter_context(reference_server(workdir))
+            if "py-floor" in wanted:
+                targets["py-floor"] = stack.enter_context(python_floor(workdir))
             if "sqlite" in wanted:
                 url = f"sqlite:///{workdir / 'bench.sqlite3'}"
                 targets["sqlite"] = stack.enter_context(
@@ -647,8 +714,8 @@ def report(rows: list[tuple[int, str, dict]], options) -> None:
             )
         )
         for column, unit in (
-            ("p95", "ms"), ("p95_steady", "ms"), ("p95_middle", "ms"), ("final_p95", "ms"),
-            ("cpu_per_gb", "s/GB"),
+            ("p95", "ms"), ("p95_steady", "ms"), ("p95_middle", "ms"), ("p95_rec", "ms"),
+            ("burst_s", "s"), ("final_p95", "ms"), ("cpu_per_gb", "s/GB"),
         ):  # fmt: skip
             record(BENCH, f"{name} N={count} PATCH {column}", round(figures[column], 1), unit)
         record(BENCH, f"{name} N={count} refused", figures["refused"])
@@ -672,6 +739,7 @@ def report(rows: list[tuple[int, str, dict]], options) -> None:
             f"{count:>4} {name:<9} p95 x{figures['p95'] / ref['p95']:.2f}   "
             f"steady p95 x{figures['p95_steady'] / ref['p95_steady']:.2f}   "
             f"middle p95 x{figures['p95_middle'] / ref['p95_middle']:.2f}   "
+            f"recording p95 x{figures['p95_rec'] / ref['p95_rec']:.2f}   "
             f"final p95 x{figures['final_p95'] / ref['final_p95']:.2f}   "
             f"CPU/GB x{figures['cpu_per_gb'] / ref['cpu_per_gb']:.2f}"
             + (
