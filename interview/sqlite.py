@@ -8,6 +8,13 @@ time. Here writers queue instead: a lock per process (woken the moment it is fre
 transaction's first write and released at its commit or rollback. Readers never wait (WAL). The
 wait is bounded by the busy timeout, so a stuck writer still yields a retryable 503, never a
 hang.
+
+A statement executed with the execution option ``urgent_write`` (an upload's claim: one short
+UPDATE and the chunk's row, which a recorder waits on before it sends more) takes its process's
+turn before every writer without it. When a hundred candidates start at once, their reveals and
+upload creations each hold the lock for a flush and a commit (5-15 ms under that load), and
+chunks acknowledged behind them waited for the write lock up to a quarter of a second (p95,
+200 candidates); an urgent claim now waits at most for the write in progress in its process.
 """
 
 from __future__ import annotations
@@ -33,19 +40,78 @@ def _pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+class Turn:
+    """A process's writer turn: one holder at a time; a waiter that is ``urgent`` gets it
+    before every waiter that is not. Each release wakes one waiter (an urgent one if any), not
+    all of them, so a queue of writers costs no herd of wake-ups."""
+
+    def __init__(self) -> None:
+        lock = threading.Lock()
+        self._urgent_turn = threading.Condition(lock)
+        self._plain_turn = threading.Condition(lock)
+        self._held = False
+        self._plain_waiting = 0
+        self._urgent_waiting = 0
+
+    def acquire(self, *, urgent: bool = False, timeout: float) -> bool:
+        """Take the turn within ``timeout`` seconds; False if it did not come."""
+        if urgent:
+            with self._urgent_turn:
+                self._urgent_waiting += 1
+                try:
+                    got = self._urgent_turn.wait_for(lambda: not self._held, timeout)
+                    self._held = self._held or got
+                    return got
+                finally:
+                    self._urgent_waiting -= 1
+                    if not self._held:  # it gave up: whoever waits may go
+                        self._wake_one()
+        with self._plain_turn:
+            self._plain_waiting += 1
+            try:
+                got = self._plain_turn.wait_for(
+                    lambda: not self._held and not self._urgent_waiting, timeout
+                )
+            finally:
+                self._plain_waiting -= 1
+            if got:
+                self._held = True
+            return got
+
+    def waiting(self) -> tuple[int, int]:
+        """How many wait for the turn now: (plain, urgent)."""
+        with self._plain_turn:
+            return self._plain_waiting, self._urgent_waiting
+
+    def release(self) -> None:
+        with self._plain_turn:
+            self._held = False
+            self._wake_one()
+
+    def _wake_one(self) -> None:
+        # Called with the lock held. A woken waiter checks again, so a wake-up that finds the
+        # turn taken meanwhile is harmless; every release wakes someone while anyone waits.
+        if self._urgent_waiting:
+            self._urgent_turn.notify()
+        else:
+            self._plain_turn.notify()
+
+
 class WriterQueue:
-    """One writer at a time, in arrival order within a process, across processes by flock."""
+    """One writer at a time, in arrival order within a process (urgent writes first), across
+    processes by flock."""
 
     def __init__(self, database_path: str) -> None:
         self.lock_path = f"{database_path}.writer-lock"
-        self.turn = threading.Lock()
+        self.turn = Turn()
 
-    def before_execute(self, conn, cursor, statement: str, *_args) -> None:
+    def before_execute(self, conn, cursor, statement: str, _parameters, context, *_args) -> None:
         info = conn.info
         if "writer_fd" in info or not statement.lstrip()[:7].upper().startswith(WRITES):
             return
         deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-        if not self.turn.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+        urgent = bool(context.execution_options.get("urgent_write")) if context else False
+        if not self.turn.acquire(urgent=urgent, timeout=BUSY_TIMEOUT_SECONDS):
             raise _locked(statement)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         while True:
@@ -86,7 +152,30 @@ def configure(engine: sa.Engine) -> None:
         return
     queue = WriterQueue(os.path.abspath(path))
     sa.event.listen(engine, "before_cursor_execute", queue.before_execute)
-    sa.event.listen(engine, "commit", queue.release)
-    sa.event.listen(engine, "rollback", queue.release)
+    # The turn is given back once SQLite has committed or rolled back, not when SQLAlchemy is
+    # about to (its "commit" and "rollback" events come before the driver's call): given back
+    # earlier, the next writer's first statement met SQLite's own lock while the commit's
+    # fsync ran and slept in SQLite's busy handler (1, 2, 5, 10 ... 100 ms steps).
+    dialect = engine.dialect
+    dialect.do_commit = _then_release(dialect.do_commit, queue)  # type: ignore[method-assign]
+    dialect.do_rollback = _then_release(dialect.do_rollback, queue)  # type: ignore[method-assign]
     sa.event.listen(engine, "reset", queue.release_on_reset)
     sa.event.listen(engine, "invalidate", queue.release_on_invalidate)
+
+
+def _then_release(finish, queue: WriterQueue):
+    """``finish`` (the dialect's commit or rollback of a pooled connection), then the writer's
+    turn back, whatever happened."""
+
+    def finished(connection) -> None:
+        try:
+            finish(connection)
+        finally:
+            try:
+                connection.info  # noqa: B018 (a pooled connection's: where the turn is kept)
+            except (AttributeError, NotImplementedError):
+                pass  # the dialect's first look at a new connection, before any turn
+            else:
+                queue.release(connection)
+
+    return finished

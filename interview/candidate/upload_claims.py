@@ -180,7 +180,9 @@ def claim(
         params["flags"] = completion["flags"]  # a column's name: only where the UPDATE sets it
     connection = db.session.connection()
     claimed = connection.execute(
-        _claim_statement(state.length is not None, completion is not None), params
+        _claim_statement(state.length is not None, completion is not None),
+        params,
+        execution_options={"urgent_write": True},  # first in SQLite's writer queue
     )
     if claimed.rowcount != 1:
         db.session.rollback()
