@@ -74,7 +74,12 @@ from interview.extensions import db  # noqa: E402
 from interview.media import chunks  # noqa: E402
 from interview.models import Take, TakeStatus  # noqa: E402
 from tests import factories  # noqa: E402
-from tests.faults.cluster import Cluster, WebServer, wait_until  # noqa: E402
+from tests.faults.cluster import (  # noqa: E402
+    Cluster,
+    WebServer,
+    process_and_children,
+    wait_until,
+)
 
 BENCH = "tus"
 CHUNK_PER_SECOND = 244_000
@@ -169,16 +174,13 @@ def python_floor(workdir: Path):
     )  # fmt: skip
     wait_until(lambda: _answers(port, "OPTIONS", "/files"), 20, "the Python floor server")
 
-    def pids() -> list[int]:
-        children = subprocess.run(
-            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
-        return [proc.pid, *map(int, children)]
-
     def new_upload(conn: http.client.HTTPConnection, n: int) -> str:
         status, headers = request(conn, "POST", "/files", {**TUS, "Upload-Defer-Length": "1"})
         assert status == 201, status
         return headers["location"]
+
+    def pids() -> list[int]:
+        return process_and_children(proc.pid)
 
     try:
         yield Target("py-floor", f"http://127.0.0.1:{port}", pids, new_upload)

@@ -14,7 +14,8 @@ UPDATE and the chunk's row, which a recorder waits on before it sends more) take
 turn before every writer without it. When a hundred candidates start at once, their reveals and
 upload creations each hold the lock for a flush and a commit (5-15 ms under that load), and
 chunks acknowledged behind them waited for the write lock up to a quarter of a second (p95,
-200 candidates); an urgent claim now waits at most for the write in progress in its process.
+200 candidates); an urgent claim now waits at most for the write in progress in its process
+(and, through the flock, for another process's).
 """
 
 from __future__ import annotations
@@ -47,54 +48,35 @@ class Turn:
 
     def __init__(self) -> None:
         lock = threading.Lock()
-        self._urgent_turn = threading.Condition(lock)
-        self._plain_turn = threading.Condition(lock)
+        self._turns = {True: threading.Condition(lock), False: threading.Condition(lock)}
+        self._waiting = {True: 0, False: 0}  # by urgency
         self._held = False
-        self._plain_waiting = 0
-        self._urgent_waiting = 0
 
     def acquire(self, *, urgent: bool = False, timeout: float) -> bool:
         """Take the turn within ``timeout`` seconds; False if it did not come."""
-        if urgent:
-            with self._urgent_turn:
-                self._urgent_waiting += 1
-                try:
-                    got = self._urgent_turn.wait_for(lambda: not self._held, timeout)
-                    self._held = self._held or got
-                    return got
-                finally:
-                    self._urgent_waiting -= 1
-                    if not self._held:  # it gave up: whoever waits may go
-                        self._wake_one()
-        with self._plain_turn:
-            self._plain_waiting += 1
+        with self._turns[urgent]:
+            self._waiting[urgent] += 1
             try:
-                got = self._plain_turn.wait_for(
-                    lambda: not self._held and not self._urgent_waiting, timeout
+                got = self._turns[urgent].wait_for(
+                    lambda: not self._held and (urgent or not self._waiting[True]), timeout
                 )
             finally:
-                self._plain_waiting -= 1
+                self._waiting[urgent] -= 1
             if got:
                 self._held = True
             return got
 
     def waiting(self) -> tuple[int, int]:
         """How many wait for the turn now: (plain, urgent)."""
-        with self._plain_turn:
-            return self._plain_waiting, self._urgent_waiting
+        with self._turns[False]:
+            return self._waiting[False], self._waiting[True]
 
     def release(self) -> None:
-        with self._plain_turn:
+        # A woken waiter checks again, so a wake-up that finds the turn taken meanwhile is
+        # harmless; every release wakes someone while anyone waits.
+        with self._turns[False]:
             self._held = False
-            self._wake_one()
-
-    def _wake_one(self) -> None:
-        # Called with the lock held. A woken waiter checks again, so a wake-up that finds the
-        # turn taken meanwhile is harmless; every release wakes someone while anyone waits.
-        if self._urgent_waiting:
-            self._urgent_turn.notify()
-        else:
-            self._plain_turn.notify()
+            self._turns[bool(self._waiting[True])].notify()
 
 
 class WriterQueue:

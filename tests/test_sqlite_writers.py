@@ -90,9 +90,9 @@ def test_many_writers_of_both_kinds_each_get_the_turn_alone():
     assert failures == [] and most[0] == 1 and turn.waiting() == (0, 0)
 
 
-def test_the_engine_takes_the_turn_urgently_only_when_a_statement_asks(tmp_path, monkeypatch):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'writers.sqlite3'}")
-    sqlite.configure(engine)
+@pytest.fixture
+def asked(monkeypatch) -> list[bool]:
+    """Whether each writer's turn is asked for urgently, in order, from now on."""
     asked: list[bool] = []
     acquire = sqlite.Turn.acquire
 
@@ -101,6 +101,12 @@ def test_the_engine_takes_the_turn_urgently_only_when_a_statement_asks(tmp_path,
         return acquire(self, urgent=urgent, timeout=timeout)
 
     monkeypatch.setattr(sqlite.Turn, "acquire", recording)
+    return asked
+
+
+def test_the_engine_takes_the_turn_urgently_only_when_a_statement_asks(tmp_path, asked):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'writers.sqlite3'}")
+    sqlite.configure(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE t (n INTEGER)"))
     with engine.begin() as conn:
@@ -155,18 +161,10 @@ def test_the_turn_is_given_back_after_sqlite_commits_not_before(tmp_path, monkey
     engine.dispose()
 
 
-def test_an_upload_claim_asks_for_the_turn_urgently(app, client, org, monkeypatch):
+def test_an_upload_claim_asks_for_the_turn_urgently(app, client, org, asked):
     """On SQLite, is a PATCH's claim written as an urgent write (and a reveal's not)?"""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the writer queue is SQLite's")
-    asked: list[bool] = []
-    acquire = sqlite.Turn.acquire
-
-    def recording(self, *, urgent=False, timeout):
-        asked.append(urgent)
-        return acquire(self, urgent=urgent, timeout=timeout)
-
-    monkeypatch.setattr(sqlite.Turn, "acquire", recording)
     candidate = Candidate(client, org.token)
     assert candidate.reveal(0).status_code == 200
     assert asked and not any(asked)

@@ -26,6 +26,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_and_children(pid: int) -> list[int]:
+    """``pid`` and its children (a gunicorn master and its workers)."""
+    children = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    return [pid, *map(int, children)]
+
+
 def wait_until(condition: Callable[[], bool], seconds: float, what: str, log=lambda: "") -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -99,12 +107,7 @@ class WebServer:
 
     def pids(self) -> list[int]:
         """The master and its workers (for CPU and memory figures)."""
-        if self.proc is None:
-            return []
-        children = subprocess.run(
-            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
-        return [self.proc.pid, *map(int, children)]
+        return [] if self.proc is None else process_and_children(self.proc.pid)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
