@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 
-from . import cli, database, errors, filters, health, languages, security, sqlite
+from . import cli, database, errors, filters, health, languages, rate_limits, security, sqlite
 from . import config as config_module
 from .admin.routes import bp as admin_bp
 from .api import openapi as api_docs
@@ -133,8 +133,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    """Security headers, languages, template globals and filters."""
+    """Security and rate-limit headers, languages, template globals and filters."""
     security.register(app)
+    rate_limits.register(app)
     languages.register(app)
     filters.register(app)
 

@@ -92,7 +92,9 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         # Login throttling (Flask-Limiter); storage shared through Redis by default.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # The library's headers cost two storage round trips on every limited answer:
+        # ``rate_limits`` writes them on the API and on every 429 (Retry-After) instead.
+        "RATELIMIT_HEADERS_ENABLED": False,
         # Failed sign-ins: per account AND address (an attacker's failures never lock the owner
         # out from their own address), per address (whatever the accounts), and per account
         # from browsers where it never signed in (guessing from many addresses slows down in
