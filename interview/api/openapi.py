@@ -27,6 +27,20 @@ ERRORS = {
     "429": "Too many requests for this key; see Retry-After.",
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# What ``interview.rate_limits`` writes on every API answer, and on a 429.
+RATE_HEADERS = {
+    "X-RateLimit-Limit": "Requests this key may make in the current window (API_RATE_LIMIT).",
+    "X-RateLimit-Remaining": "Requests left in the current window.",
+    "X-RateLimit-Reset": "When the current window ends (Unix time, seconds).",
+}
+RETRY_AFTER = {"Retry-After": "Seconds to wait before the next request is let through."}
+
+
+def _headers(described: dict[str, str]) -> dict[str, Any]:
+    return {
+        name: {"description": text, "schema": {"type": "integer"}}
+        for name, text in described.items()
+    }
 
 
 def _problem_response(description: str) -> dict[str, Any]:
@@ -56,6 +70,9 @@ def document() -> dict[str, Any]:
             for code in codes:
                 responses[code] = _problem_response(ERRORS[code])
             responses.pop("default", None)
+            for code, response in responses.items():
+                extra = RATE_HEADERS | (RETRY_AFTER if code == "429" else {})
+                response.setdefault("headers", {}).update(_headers(extra))
             if not public_route:
                 operation["security"] = [{"apiKey": []}]
             if method == "post" and not public_route:

@@ -252,6 +252,10 @@ def test_openapi_document_and_docs_page(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"] == "3.1.0"
     assert "/api/v1/invitations" in spec["paths"]
+    listing = spec["paths"]["/api/v1/invitations"]["get"]["responses"]
+    assert {"X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(listing["200"]["headers"])
+    assert "Retry-After" in listing["429"]["headers"]
+    assert "Retry-After" not in listing["200"]["headers"]
     page = client.get("/api/v1/docs").get_data(as_text=True)
     assert "vendor/swagger-ui/swagger-ui-bundle.js" in page and "https://" not in page
 
