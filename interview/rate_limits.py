@@ -8,18 +8,25 @@ them from, that was most of the limiter's cost in a start burst of reveals and u
 them where a caller uses them:
 
 - every 429, anywhere: ``Retry-After`` (seconds until the window lets a request through), so
-  browsers, the recorder and API clients know when to try again;
+  browsers, the recorder and API clients know when to try again, with ``X-RateLimit-*`` (the
+  window is read for it anyway);
 - the staff API (``/api/``): ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` on every
-  answer, as API clients expect them to pace themselves.
+  answer of a limited operation, as API clients expect them to pace themselves.
+
+This hook runs before the library's own after-request work; no limit here uses ``deduct_when``
+(whose deduction the library makes there), else ``Remaining`` would read one too high.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Flask, Response, request
 
 from .extensions import limiter
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 
@@ -46,7 +53,8 @@ def headers_for(response: Response) -> dict[str, str]:
 def _add_headers(response: Response) -> Response:
     try:
         found = headers_for(response)
-    except Exception:  # noqa: BLE001 (the storage is away: the answer goes out without them)
+    except Exception as error:  # noqa: BLE001 (the storage is away: the answer goes out)
+        log.warning("Rate-limit headers left out: %s", error)
         found = {"Retry-After": "60"} if response.status_code == 429 else {}
     for name, value in found.items():
         response.headers.setdefault(name, value)

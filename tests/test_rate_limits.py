@@ -78,3 +78,21 @@ def test_pages_carry_no_rate_headers(client, org):
     response = client.get(f"/i/{org.token}")
     assert response.status_code == 200
     assert not any(name in response.headers for name in RATE_HEADERS)
+
+
+def test_limit_storage_failing_when_headers_are_written_loses_no_answer(
+    app, client, org, monkeypatch
+):
+    """The window cannot be read back (the storage went away after counting): the API still
+    answers, and a 429 still says when to retry (a minute)."""
+
+    def away(self, *args, **kwargs):
+        raise ConnectionError("limit storage away")
+
+    monkeypatch.setattr(type(limiter.limiter), "get_window_stats", away)
+    app.config["API_RATE_LIMIT"] = "1 per minute"
+    key = make_key(org.org)
+    served = client.get("/api/v1/screenings", headers=bearer(key))
+    assert served.status_code == 200 and "X-RateLimit-Remaining" not in served.headers
+    refused = client.get("/api/v1/screenings", headers=bearer(key))
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"

@@ -3,6 +3,8 @@ kept answer, in the middle of an upload and in the middle of a recording."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -277,38 +279,85 @@ def test_a_take_the_server_got_wrong_is_never_reported_saved_and_stays_on_the_de
 def test_a_busy_server_on_reveal_and_on_recording_start_is_retried(
     live_server, context, make_interview, artifacts
 ):
-    """The server answers 503 once to the reveal and once to the start of the recording (a
-    database busy under load): does the page retry both on its own, as it retries uploads,
-    and save the answer byte for byte?"""
+    """The server answers 503 once to the reveal, once to the start of the recording and once
+    to a chunk (a database busy under load), each asking for 2 s (Retry-After): does the page
+    retry all three on its own, no sooner than asked (its own first backoff is 0.5 s), and
+    save the answer byte for byte?"""
     invitation_id, token = make_interview([Spec("Why this role?", think=0)])
     page = context.new_page()
-    refused = {"reveal": 0, "create": 0}
+    refused_at: dict[str, float] = {}
+    retried_after: dict[str, float] = {}
 
-    def busy_once(kind: str):
+    def busy_once(kind: str, method: str):
         def handler(route) -> None:
-            if route.request.method == "POST" and refused[kind] == 0:
-                refused[kind] += 1
+            if route.request.method != method and kind not in refused_at:
+                route.continue_()
+            elif kind not in refused_at:
+                refused_at[kind] = time.monotonic()
                 route.fulfill(
                     status=503,
-                    headers={"Retry-After": "1", "Tus-Resumable": "1.0.0"},
+                    headers={"Retry-After": "2", "Tus-Resumable": "1.0.0"},
                     content_type="application/json",
                     body='{"error": "Briefly unavailable", "message": "try again"}',
                 )
             else:
+                retried_after.setdefault(kind, time.monotonic() - refused_at[kind])
                 route.continue_()
 
         return handler
 
-    page.route("**/api/questions/*/reveal", busy_once("reveal"))
-    page.route("**/api/questions/*/uploads", busy_once("create"))
+    page.route("**/api/questions/*/reveal", busy_once("reveal", "POST"))
+    page.route("**/api/questions/*/uploads", busy_once("create", "POST"))
+    page.route("**/api/uploads/*", busy_once("chunk", "PATCH"))
     me = Candidate(page, live_server, token, artifacts)
     me.begin_answer()
     take_id = me.record(1.0)
     me.wait_saved()
-    assert refused == {"reveal": 1, "create": 1}
+    assert set(refused_at) == set(retried_after) == {"reveal", "create", "chunk"}
+    assert all(2.0 <= waited < 10 for waited in retried_after.values()), retried_after
     stored = original_bytes(takes_of(invitation_id)[0])
     assert (len(stored), sha256(stored)) == (
         me.takes[take_id]["bytes"],
         me.takes[take_id]["sha256"],
     )
+    assert me.page_errors() == []
+
+
+def test_a_long_retry_after_on_the_automatic_start_never_outlasts_the_start_window(
+    live_server, context, make_interview, artifacts
+):
+    """Think time runs out, the page starts recording by itself, and a busy server refuses
+    the start asking for 30 s: does the page try again before the server's start window
+    (think time + TIMING_GRACE_SECONDS) closes, so the candidate keeps the attempt, rather
+    than obey the 30 s and be refused as late?"""
+    invitation_id, token = make_interview([Spec("Why this role?", think=2)])
+    page = context.new_page()
+    refused_at: list[float] = []
+    retried_at: list[float] = []
+
+    def busy_once(route) -> None:
+        if route.request.method == "POST" and not refused_at:
+            refused_at.append(time.monotonic())
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "30", "Tus-Resumable": "1.0.0"},
+                content_type="application/json",
+                body='{"error": "Briefly unavailable"}',
+            )
+            return
+        if route.request.method == "POST":
+            retried_at.append(time.monotonic())
+        route.continue_()
+
+    page.route("**/api/questions/*/uploads", busy_once)
+    me = Candidate(page, live_server, token, artifacts)
+    me.open()
+    me.device_check(test_recording=False)
+    me.reveal()  # think time starts; recording starts by itself 2 s later
+    take_id = me.record(1.0)
+    me.wait_saved()
+    assert refused_at and retried_at
+    assert retried_at[0] - refused_at[0] < 5  # the grace (5 s) less the page's margin
+    (take,) = takes_of(invitation_id)
+    assert take.status != TakeStatus.FAILED and take.id == take_id
     assert me.page_errors() == []

@@ -66,7 +66,8 @@ async function api(url, method = "GET") {
   const stateOf = (b) => (b && b.state) || (b && b.questions ? b : null);
   if (stateOf(body)) state = stateOf(body);
   if (!response.ok) {
-    throw new tus.HttpError(response.status, (body && body.error) || _("The server answered %(status)s.", { status: response.status }), body);
+    const message = (body && body.error) || _("The server answered %(status)s.", { status: response.status });
+    throw new tus.HttpError(response.status, message, body, tus.retryAfterOf(response));
   }
   return body;
 }
@@ -76,9 +77,11 @@ const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /**
  * Call `fn` until it works, waiting out network failures (the banner says so meanwhile) and
- * busy servers (as the uploads do): a reveal or a recording start is never lost to a 503.
+ * busy servers (as the uploads do): a reveal or a recording start is never lost to a 503. A
+ * busy server's Retry-After is honoured, but never past `deadline()` (the server's time, in ms,
+ * after which trying again is useless: a recording start after the think time and its grace).
  */
-async function persist(source, fn) {
+async function persist(source, fn, { deadline = null } = {}) {
   for (let attempt = 0; ; attempt += 1) {
     try {
       const result = await fn();
@@ -91,12 +94,26 @@ async function persist(source, fn) {
         throw error;
       }
       if (!busy) setOffline(source, true);
+      let wait = tus.retryDelay(error, Math.min(500 * 2 ** attempt, 5000));
+      const end = deadline ? deadline() : null;
+      if (end !== null) wait = Math.max(250, Math.min(wait, end - clock.now() - 1000));
       await new Promise((resolve) => {
-        const timer = setTimeout(resolve, Math.min(500 * 2 ** attempt, 5000));
-        window.addEventListener("online", () => { clearTimeout(timer); resolve(); }, { once: true });
+        const done = () => {
+          clearTimeout(timer);
+          window.removeEventListener("online", done);
+          resolve();
+        };
+        const timer = setTimeout(done, wait);
+        if (!busy) window.addEventListener("online", done); // back online: try at once
       });
     }
   }
+}
+
+/** When the server stops accepting the start of this question's recording (ms), or null. */
+function startDeadline(q) {
+  if (!q.think_ends_at) return null; // no think time: start whenever ready
+  return (q.think_ends_at + state.grace_seconds) * 1000;
 }
 
 const refreshState = () => persist("state", () => api(stateUrl));
@@ -317,8 +334,10 @@ async function startRecording(q) {
     const mimeType = pickMimeType(settings.audioOnly);
     if (!mimeType) throw new Error(_("This browser cannot record in a format we accept. Try another browser."));
     if (!stream || !stream.active) stream = await acquire(settings);
-    const created = await persist("create", () =>
-      tus.create(q.upload_create_url, { filetype: mimeType, audioOnly: Boolean(settings.audioOnly) }),
+    const created = await persist(
+      "create",
+      () => tus.create(q.upload_create_url, { filetype: mimeType, audioOnly: Boolean(settings.audioOnly) }),
+      { deadline: () => startDeadline(q) },
     );
     await record(q, created, mimeType);
   } catch (error) {

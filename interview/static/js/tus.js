@@ -14,11 +14,38 @@ export class NetworkError extends Error {}
 
 /** The server answered with an error status; `message` is meant for the person. */
 export class HttpError extends Error {
-  constructor(status, message, body = null) {
+  constructor(status, message, body = null, retryAfter = null) {
     super(message);
     this.status = status;
     this.body = body;
+    this.retryAfter = retryAfter; // ms the server asked us to wait (Retry-After), or null
   }
+}
+
+/** The longest wait a Retry-After can impose before the next try (the page stays usable). */
+const RETRY_AFTER_MAX_MS = 60000;
+
+/** Retry-After (RFC 9110: seconds or an HTTP date) in ms, or null when absent or unreadable. */
+export function retryAfterOf(response) {
+  const value = (response.headers.get("Retry-After") || "").trim();
+  if (!value) return null;
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS) : null;
+}
+
+/**
+ * How long to wait before trying again: our own backoff, or longer if the server asked, plus up
+ * to a fifth more at random so that clients refused together do not all come back together.
+ */
+export function retryDelay(error, backoffMs) {
+  const asked = error instanceof HttpError ? error.retryAfter : null;
+  if (asked === null || asked <= backoffMs) return backoffMs;
+  return asked + Math.random() * Math.min(asked / 5, 5000);
+}
+
+/** Whether the server itself asked for this wait (so nothing on our side should cut it short). */
+export function askedToWait(error) {
+  return error instanceof HttpError && error.retryAfter !== null && error.retryAfter > 0;
 }
 
 async function send(url, options) {
@@ -45,7 +72,7 @@ async function errorOf(response) {
   } catch {
     /* the body is optional */
   }
-  return new HttpError(response.status, message, body);
+  return new HttpError(response.status, message, body, retryAfterOf(response));
 }
 
 function b64(text) {
@@ -68,7 +95,10 @@ export async function create(url, { filetype, audioOnly = false }) {
 /** The bytes the server holds for this upload (and its length, once declared). */
 export async function head(url) {
   const response = await send(url, { method: "HEAD", headers: TUS });
-  if (!response.ok) throw new HttpError(response.status, _("The server answered %(status)s.", { status: response.status }));
+  if (!response.ok) {
+    const message = _("The server answered %(status)s.", { status: response.status });
+    throw new HttpError(response.status, message, null, retryAfterOf(response));
+  }
   const length = response.headers.get("Upload-Length");
   return {
     offset: Number(response.headers.get("Upload-Offset")),
@@ -193,6 +223,17 @@ export class Upload {
     });
   }
 
+  /**
+   * Wait before the next try. Our own backoff ends early when there is news (a new chunk, the
+   * network back); a wait the server asked for (Retry-After) is waited out in full.
+   */
+  async pause(error, backoffMs) {
+    const ms = retryDelay(error, backoffMs);
+    if (!askedToWait(error)) return this.idle(ms);
+    const until = Date.now() + ms;
+    while (Date.now() < until) await this.idle(until - Date.now());
+  }
+
   start() {
     this.loop().then(
       (value) => {
@@ -245,7 +286,7 @@ export class Upload {
         this.serverOffset = null;
         if (error instanceof NetworkError) this.set("offline");
         else this.set("retrying", { error: error.message });
-        await this.idle(Math.min(500 * 2 ** (this.failures - 1), 8000));
+        await this.pause(error, Math.min(500 * 2 ** (this.failures - 1), 8000));
       }
     }
   }
