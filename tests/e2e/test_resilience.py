@@ -15,6 +15,7 @@ from .conftest import Spec, original_bytes, sha256, takes_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
+BUSY_TEXT = "The server is busy right now. Nothing is lost: this page tries again by itself."
 OFFLINE_TEXT = (
     "offline: your answer is safe on this device and will upload when you are back online"
 )
@@ -354,7 +355,11 @@ def test_a_long_retry_after_on_the_automatic_start_never_outlasts_the_start_wind
     me.open()
     me.device_check(test_recording=False)
     me.reveal()  # think time starts; recording starts by itself 2 s later
+    # A wait of seconds is said on the page (a candidate would otherwise see nothing happen).
+    expect(page.locator("#net-status")).to_have_text(BUSY_TEXT, timeout=10_000)
+    me.shot("busy-server-retrying")
     take_id = me.record(1.0)
+    expect(page.locator("#net-status")).to_be_hidden()
     me.wait_saved()
     assert refused_at and retried_at
     assert retried_at[0] - refused_at[0] < 5  # the grace (5 s) less the page's margin

@@ -37,18 +37,33 @@ const clock = {
 // --- network status: one banner for every part of the page that cannot reach the server ---
 
 const offlineSources = new Set();
+const busySources = new Set();
+/** A wait this long (ms) for a busy server is said on the page; shorter retries pass unseen. */
+const BUSY_NOTICE_MS = 3000;
+
 function setOffline(source, offline) {
   if (offline) offlineSources.add(source);
   else offlineSources.delete(source);
+  showNetStatus();
+}
+
+/** A busy server asked this step to wait a while (Retry-After): say so, or stop saying it. */
+function setBusy(source, busy) {
+  if (busy) busySources.add(source);
+  else busySources.delete(source);
+  showNetStatus();
+}
+
+function showNetStatus() {
   const banner = $("net-status");
-  const text = _("You are offline: your answer is safe on this device and will upload when you are back online.");
-  if (offlineSources.size && banner.hidden) {
-    banner.textContent = text;
-    banner.hidden = false;
-  } else if (!offlineSources.size && !banner.hidden) {
-    banner.hidden = true;
-    banner.textContent = "";
+  let text = "";
+  if (offlineSources.size) {
+    text = _("You are offline: your answer is safe on this device and will upload when you are back online.");
+  } else if (busySources.size) {
+    text = _("The server is busy right now. Nothing is lost: this page tries again by itself.");
   }
+  if (banner.textContent !== text) banner.textContent = text; // announced once, not per retry
+  banner.hidden = !text;
 }
 
 // --- JSON API -------------------------------------------------------------------------------
@@ -86,17 +101,20 @@ async function persist(source, fn, { deadline = null } = {}) {
     try {
       const result = await fn();
       setOffline(source, false);
+      setBusy(source, false);
       return result;
     } catch (error) {
       const busy = error instanceof tus.HttpError && RETRYABLE_STATUS.has(error.status);
       if (!(error instanceof tus.NetworkError) && !busy) {
         setOffline(source, false);
+        setBusy(source, false);
         throw error;
       }
       if (!busy) setOffline(source, true);
       let wait = tus.retryDelay(error, Math.min(500 * 2 ** attempt, 5000));
       const end = deadline ? deadline() : null;
       if (end !== null) wait = Math.max(250, Math.min(wait, end - clock.now() - 1000));
+      if (busy && wait >= BUSY_NOTICE_MS) setBusy(source, true);
       await new Promise((resolve) => {
         const done = () => {
           clearTimeout(timer);
