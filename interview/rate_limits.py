@@ -24,11 +24,10 @@ import time
 
 from flask import Flask, Response, request
 
+from .errors import API_PREFIX
 from .extensions import limiter
 
 log = logging.getLogger(__name__)
-
-API_PREFIX = "/api/"
 
 
 def headers_for(response: Response) -> dict[str, str]:
