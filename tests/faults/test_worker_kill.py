@@ -65,9 +65,12 @@ def test_killed_work_horse_is_retried_by_rq_without_the_sweep(app, org, tmp_path
         )
         os.killpg(_horse_running_ffmpeg(worker.pid), signal.SIGKILL)  # the horse and its ffmpeg
 
-        def ready() -> bool:
+        def ready() -> bool:  # the take, and the job's run recorded after it
             db.session.expire_all()
-            return db.session.get(Take, take.id).status == TakeStatus.READY
+            return (
+                db.session.get(Take, take.id).status == TakeStatus.READY
+                and db.session.get(JobRun, run.id).status != JobStatus.STARTED
+            )
 
         wait_until(ready, 120, "the retried job to finish the take", log_path.read_text)
         assert worker.poll() is None  # the worker itself lived through it

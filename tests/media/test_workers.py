@@ -108,6 +108,13 @@ def _run(run: JobRun) -> JobRun:
     return db.session.get(JobRun, run.id)
 
 
+def _runs_settled() -> bool:
+    """No job run still recorded as started (a job records its end after its work)."""
+    db.session.expire_all()
+    started = sa.select(JobRun.id).where(JobRun.status == JobStatus.STARTED)
+    return db.session.scalar(started.limit(1)) is None
+
+
 def _one_set_of_outputs(app, take) -> None:
     assets = db.session.scalars(sa.select(MediaAsset).where(MediaAsset.take_id == take.id)).all()
     assert sorted(a.kind for a in assets) == sorted(
@@ -148,6 +155,8 @@ def test_worker_killed_mid_transcode_is_recovered_by_the_sweep(
     assert "Re-queued 1 job(s)." in result.output
     assert "Re-queued 0 take(s)" in result.output  # its job was re-queued: nothing more to do
     _wait_for(lambda: reload(take).status == TakeStatus.READY, 90, "the take to be ready", workers)
+    # The job's run is recorded finished just after the work it did is committed.
+    _wait_for(_runs_settled, 30, "the job's run to be recorded", workers)
     take = reload(take)
     assert take.processing_attempts == 2 and take.failure_reason is None
     _one_set_of_outputs(app, take)

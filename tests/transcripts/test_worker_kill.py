@@ -60,9 +60,11 @@ def test_a_killed_worker_loses_no_transcript(app, ready_take, speech_mp4, model_
         assert [r.name for r in resent] == ["transcribe"]
         worker = _worker(app, model_dir, log_path)
 
-        def ready() -> bool:
+        def ready() -> bool:  # the transcript, and the job's run recorded after it
             db.session.expire_all()
-            return db.session.get(Transcript, transcript.id).status == TranscriptStatus.READY
+            done = db.session.get(Transcript, transcript.id).status == TranscriptStatus.READY
+            started = sa.select(JobRun.id).where(JobRun.status == JobStatus.STARTED)
+            return done and db.session.scalar(started.limit(1)) is None
 
         wait_until(ready, 240, "the new worker to finish the transcript", log_path.read_text)
     finally:
