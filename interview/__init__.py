@@ -20,6 +20,7 @@ from .api.routes import bp as api_bp
 from .auth.routes import bp as auth_bp
 from .auth.services import load_user
 from .branding.routes import bp as branding_bp
+from .candidate import turns as candidate_turns
 from .candidate.fast_path import UploadFastPath
 from .candidate.routes import bp as candidate_bp
 from .extensions import api, csrf, db, limiter, login_manager, migrate
@@ -89,6 +90,7 @@ def register_extensions(app: Flask) -> None:
         else:
             database.check_before_use(db.engine)
     api.init_app(app)
+    candidate_turns.init_app(app)
 
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"

@@ -112,6 +112,11 @@ def from_environ(instance_path: str, environ: Mapping[str, str] | None = None) -
         "REMINDER_BEFORE_EXPIRY_HOURS": int(env.get("REMINDER_BEFORE_EXPIRY_HOURS", "24")),
         "CANDIDATE_LINK_LIMIT": env.get("CANDIDATE_LINK_LIMIT", "60 per minute"),
         "CANDIDATE_API_LIMIT": env.get("CANDIDATE_API_LIMIT", "1200 per minute"),
+        # A web process runs at most this many candidate steps through Flask at once (a reveal,
+        # an upload's creation, a page...); the rest wait their turn, in order, up to the wait
+        # below, then get 503 with Retry-After (candidate/turns.py). 0: no limit.
+        "CANDIDATE_STEPS_AT_ONCE": int(env.get("CANDIDATE_STEPS_AT_ONCE", "2")),
+        "CANDIDATE_STEP_WAIT_SECONDS": float(env.get("CANDIDATE_STEP_WAIT_SECONDS", "10")),
         # Candidate recording: start grace after think time, per-take size cap, upload staging.
         "TIMING_GRACE_SECONDS": int(env.get("TIMING_GRACE_SECONDS", "5")),
         # An answer whose upload completes this long after its time limit is flagged for reviewers.

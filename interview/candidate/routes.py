@@ -9,10 +9,13 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 
 from ..database import loaded_objects_kept
+from ..errors import MESSAGES
 from ..extensions import csrf, db, limiter
 from ..forms import ConfirmForm
 from ..languages import use_language
@@ -23,10 +26,24 @@ from ..privacy import requests as data_requests
 from ..privacy import settings as privacy_settings
 from ..security import client_ip, public
 from ..transcripts import reading as transcript_reading
-from . import services, uploads
+from . import services, turns, uploads
 from .forms import ConsentForm
+from .turns import in_turn
 
 bp = Blueprint("candidate", __name__, url_prefix="/i")
+
+BUSY = _l("The server is busy right now. Nothing was changed: try again in a few seconds.")
+
+
+@bp.errorhandler(turns.Busy)
+def _busy(error: turns.Busy):
+    """No turn came in time (see turns): nothing was done; the recorder tries again."""
+    headers = {"Retry-After": str(error.retry_after), "Cache-Control": "no-store"}
+    if "/api/" in request.path:
+        return jsonify(error=str(BUSY)), 503, headers
+    title = MESSAGES[503][0]
+    page = render_template("errors/generic.html", code=503, title=title, text=BUSY)
+    return page, 503, headers
 
 
 def _link_limit() -> str:
@@ -74,6 +91,7 @@ def _landing(token: str, invitation, form: ConsentForm, status: int):
 @bp.route("/<token>")
 @public
 @limiter.limit(_link_limit)
+@in_turn
 def landing(token: str):
     try:
         invitation = _resolve(token, finishing=True)
@@ -87,6 +105,7 @@ def landing(token: str):
 @bp.route("/<token>/start", methods=["POST"])
 @public
 @limiter.limit(_link_limit)
+@in_turn
 def start(token: str):
     try:
         invitation = _resolve(token)
@@ -210,6 +229,7 @@ def _state(token: str, invitation) -> dict:
     }
 
 
+@in_turn
 def _state_changing(token: str, action):
     """Run one interview step; answer with the new state, or the refusal and the state."""
     invitation, error = _resolve_for_api(token)
@@ -226,6 +246,7 @@ def _state_changing(token: str, action):
 @bp.route("/<token>/interview")
 @public
 @limiter.limit(_link_limit)
+@in_turn
 def interview(token: str):
     try:
         invitation = _resolve(token, finishing=True)
@@ -251,6 +272,7 @@ def interview(token: str):
 @public
 @csrf.exempt
 @limiter.limit(_api_limit)
+@in_turn
 def state(token: str):
     invitation, error = _resolve_for_api(token)
     if error:
@@ -327,6 +349,7 @@ def prompt_captions(token: str, position: int):
 @bp.route("/<token>/review", methods=["GET", "POST"])
 @public
 @limiter.limit(_link_limit)
+@in_turn
 def review(token: str):
     """Every kept answer before handing in; submitting locks the interview."""
     try:
@@ -363,6 +386,7 @@ def review(token: str):
 @bp.route("/<token>/done")
 @public
 @limiter.limit(_link_limit)
+@in_turn
 def done(token: str):
     """The receipt: what the server holds for each answer."""
     try:

@@ -14,7 +14,7 @@ from ..extensions import csrf, db, limiter
 from ..languages import use_language
 from ..models import InvitationStatus, TakeStatus
 from ..security import public
-from . import finisher, services, upload_claims, uploads
+from . import finisher, services, turns, upload_claims, uploads
 from .routes import _api_limit, _json_error, _resolve_for_api, _state, _take_json, bp
 
 TUS_ENDPOINTS = {"candidate.create_upload", "candidate.upload"}
@@ -118,16 +118,12 @@ def _with_body(state: uploads.UploadState, offset: int, declared: int | None):
     )
 
 
-@bp.route("/<token>/api/questions/<int:position>/uploads", methods=["POST", "OPTIONS"])
-@public
-@csrf.exempt
-@limiter.limit(_api_limit)
-def create_upload(token: str, position: int):
-    """tus creation: starting an upload starts the take (the server checks the timing). With
-    creation-with-upload the body is the first chunk; a zero-length upload is complete."""
+def _start_take(token: str, position: int):
+    """((the take, its JSON, the declared length, the invitation), None), or (None, the
+    refusal)."""
     invitation, error = _tus_preamble(token)
     if error:
-        return error
+        return None, error
     try:
         length = uploads.parse_length(request.headers.get("Upload-Length"), "Upload-Length")
         defer = request.headers.get("Upload-Defer-Length")
@@ -144,11 +140,28 @@ def create_upload(token: str, position: int):
                 upload_expires_at=uploads.expiry(),
             )
     except uploads.TusError as tus_error:
-        return _json_error(str(tus_error), tus_error.status)
+        return None, _json_error(str(tus_error), tus_error.status)
     except services.InterviewRefused as refused:
-        return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
+        return None, _json_error(str(refused), refused.status_code, state=_state(token, invitation))
+    return (take, _take_json(token, take), length, invitation), None
+
+
+@bp.route("/<token>/api/questions/<int:position>/uploads", methods=["POST", "OPTIONS"])
+@public
+@csrf.exempt
+@limiter.limit(_api_limit)
+def create_upload(token: str, position: int):
+    """tus creation: starting an upload starts the take (the server checks the timing). With
+    creation-with-upload the body is the first chunk; a zero-length upload is complete.
+    Starting the take runs in the process's turn (``turns``); the body is read after it."""
+    if request.method == "OPTIONS":
+        return _tus_options()
+    with turns.turn():
+        started, refusal = _start_take(token, position)
+    if refusal:
+        return refusal
+    take, body, length, invitation = started
     take_id = take.id
-    body = _take_json(token, take)
     offset, complete = 0, length == 0
     if complete:
         upload_claims.complete_empty(take)
