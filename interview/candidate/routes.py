@@ -41,8 +41,12 @@ def _busy(error: turns.Busy):
     headers = {"Retry-After": str(error.retry_after), "Cache-Control": "no-store"}
     if "/api/" in request.path:
         return jsonify(error=str(BUSY)), 503, headers
+    # Trying again: the same page, or after a refused form (consent) the link's first page.
+    retry = request.path
+    if request.method != "GET" and request.endpoint != "candidate.review":
+        retry = url_for("candidate.landing", token=(request.view_args or {}).get("token", ""))
     title = MESSAGES[503][0]
-    page = render_template("errors/generic.html", code=503, title=title, text=BUSY)
+    page = render_template("errors/generic.html", code=503, title=title, text=BUSY, retry_url=retry)
     return page, 503, headers
 
 

@@ -13,6 +13,7 @@ from interview.candidate import turns
 from interview.extensions import db
 from interview.models import InterviewQuestion, Take
 
+from ..conftest import csrf_token
 from .test_uploads import Candidate
 
 
@@ -102,6 +103,11 @@ def test_a_busy_page_says_so_in_the_candidates_language(client, org, one_turn):
     assert page.headers["Retry-After"] == str(turns.RETRY_AFTER_SECONDS)
     assert "text/html" in page.content_type
     assert "Der Server ist gerade ausgelastet" in page.text
+    assert f'href="/i/{org.token}"' in page.text  # "try again": the same page
+    token = csrf_token(client, f"/i/{org.token}")
+    with one_turn.turn():
+        consent = client.post(f"/i/{org.token}/start", data={"csrf_token": token})
+    assert consent.status_code == 503 and f'href="/i/{org.token}"' in consent.text
     assert client.get(f"/i/{org.token}").status_code == 200
 
 
