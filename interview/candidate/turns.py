@@ -45,7 +45,6 @@ class Turns:
     ``wait_seconds``. ``threading.Semaphore`` wakes its waiters in the order they came."""
 
     def __init__(self, at_once: int, wait_seconds: float) -> None:
-        self.at_once = at_once
         self.wait_seconds = max(0.0, wait_seconds)
         self._slots = threading.Semaphore(at_once) if at_once > 0 else None
 

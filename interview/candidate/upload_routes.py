@@ -118,34 +118,6 @@ def _with_body(state: uploads.UploadState, offset: int, declared: int | None):
     )
 
 
-def _start_take(token: str, position: int):
-    """((the take, its JSON, the declared length, the invitation), None), or (None, the
-    refusal)."""
-    invitation, error = _tus_preamble(token)
-    if error:
-        return None, error
-    try:
-        length = uploads.parse_length(request.headers.get("Upload-Length"), "Upload-Length")
-        defer = request.headers.get("Upload-Defer-Length")
-        if length is None and defer != "1":
-            raise uploads.TusError(400, "send Upload-Length or Upload-Defer-Length: 1")
-        metadata = uploads.parse_metadata(request.headers.get("Upload-Metadata"))
-        with loaded_objects_kept(db.session()):  # the answer describes the take just made
-            take = services.start_take(
-                invitation,
-                services.question_by_position(invitation, position),
-                content_type=metadata.get("filetype", ""),
-                upload_length=length,
-                audio_only=metadata.get("audio_only") == "1",
-                upload_expires_at=uploads.expiry(),
-            )
-    except uploads.TusError as tus_error:
-        return None, _json_error(str(tus_error), tus_error.status)
-    except services.InterviewRefused as refused:
-        return None, _json_error(str(refused), refused.status_code, state=_state(token, invitation))
-    return (take, _take_json(token, take), length, invitation), None
-
-
 @bp.route("/<token>/api/questions/<int:position>/uploads", methods=["POST", "OPTIONS"])
 @public
 @csrf.exempt
@@ -155,13 +127,32 @@ def create_upload(token: str, position: int):
     creation-with-upload the body is the first chunk; a zero-length upload is complete.
     Starting the take runs in the process's turn (``turns``); the body is read after it."""
     if request.method == "OPTIONS":
-        return _tus_options()
+        return _tus_options()  # discovery reads nothing: no turn
     with turns.turn():
-        started, refusal = _start_take(token, position)
-    if refusal:
-        return refusal
-    take, body, length, invitation = started
-    take_id = take.id
+        invitation, error = _tus_preamble(token)
+        if error:
+            return error
+        try:
+            length = uploads.parse_length(request.headers.get("Upload-Length"), "Upload-Length")
+            defer = request.headers.get("Upload-Defer-Length")
+            if length is None and defer != "1":
+                raise uploads.TusError(400, "send Upload-Length or Upload-Defer-Length: 1")
+            metadata = uploads.parse_metadata(request.headers.get("Upload-Metadata"))
+            with loaded_objects_kept(db.session()):  # the answer describes the take just made
+                take = services.start_take(
+                    invitation,
+                    services.question_by_position(invitation, position),
+                    content_type=metadata.get("filetype", ""),
+                    upload_length=length,
+                    audio_only=metadata.get("audio_only") == "1",
+                    upload_expires_at=uploads.expiry(),
+                )
+        except uploads.TusError as tus_error:
+            return _json_error(str(tus_error), tus_error.status)
+        except services.InterviewRefused as refused:
+            return _json_error(str(refused), refused.status_code, state=_state(token, invitation))
+        take_id = take.id
+        body = _take_json(token, take)
     offset, complete = 0, length == 0
     if complete:
         upload_claims.complete_empty(take)

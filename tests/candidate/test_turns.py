@@ -5,6 +5,7 @@ having done nothing."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +37,11 @@ def test_no_more_than_the_limit_run_at_once_and_every_step_gets_its_turn():
     threads = [threading.Thread(target=step, args=(n,)) for n in range(6)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 10
+    while running[0] < 2:  # two got their turn; the other four wait for one
+        assert time.monotonic() < deadline, "two steps never ran at once"
+        time.sleep(0.001)
+    assert done == []
     release.set()
     for thread in threads:
         thread.join(20)
@@ -109,6 +115,19 @@ def test_a_busy_page_says_so_in_the_candidates_language(client, org, one_turn):
         consent = client.post(f"/i/{org.token}/start", data={"csrf_token": token})
     assert consent.status_code == 503 and f'href="/i/{org.token}"' in consent.text
     assert client.get(f"/i/{org.token}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["", "/interview", "/api/state", "/review", "/done", "/api/takes/1/keep"]
+)
+def test_every_other_step_waits_for_its_turn(client, org, one_turn, path):
+    """The pages, the state read and keeping a take are steps in turn too (a reveal, an
+    upload's creation and consent: above)."""
+    method = client.post if path.endswith("/keep") else client.get
+    with one_turn.turn():
+        busy = method(f"/i/{org.token}{path}")
+    assert busy.status_code == 503, path
+    assert busy.headers["Retry-After"] == str(turns.RETRY_AFTER_SECONDS)
 
 
 def test_upload_chunks_and_offsets_need_no_turn(client, org, one_turn):

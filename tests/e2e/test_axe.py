@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from interview.candidate import turns
 from interview.extensions import db
 from interview.models import Invitation, Role, utcnow
 
@@ -177,6 +178,16 @@ def test_every_candidate_state_passes_axe_in_both_viewports(
             check(f"{name} your data, deletion asked", page)
             page.goto(f"{live_server}/i/{'x' * 43}")
             check(f"{name} invalid link", page)
+            # Too many candidates starting at once: another step holds the only turn.
+            kept = app.extensions[turns.EXTENSION]
+            app.extensions[turns.EXTENSION] = turns.Turns(1, wait_seconds=0.05)
+            try:
+                with app.extensions[turns.EXTENSION].turn():
+                    answer = page.goto(f"{live_server}/i/{token}")
+                    assert answer is not None and answer.status == 503
+                    check(f"{name} busy", page)
+            finally:
+                app.extensions[turns.EXTENSION] = kept
         finally:
             context.close()
 
