@@ -36,9 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from _figures import record  # noqa: E402
 from _processes import private_redis  # noqa: E402
-from tus_bench import prepare_database  # noqa: E402
+from tus_bench import bench_app  # noqa: E402
 
-from interview import create_app  # noqa: E402
 from interview.extensions import db  # noqa: E402
 from tests import factories  # noqa: E402
 
@@ -51,18 +50,9 @@ class Uploader:
     """One database's app and one upload in it, PATCHed in batches."""
 
     def __init__(self, name: str, url: str, redis_url: str, workdir: Path) -> None:
-        prepare_database(url, workdir)
         self.name = name
-        self.app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "SECRET_KEY": "patch-cpu-bench",
-                "INSTANCE_PATH": str(workdir / f"instance-{name}"),
-                "MEDIA_ROOT": str(workdir / f"media-{name}"),
-                "REDIS_URL": redis_url,
-                "MAX_TAKE_BYTES": 1 << 40,  # one upload takes every batch
-            }
-        )
+        # One upload takes every batch.
+        self.app = bench_app(name, url, redis_url, workdir, MAX_TAKE_BYTES=1 << 40)
         with self.app.app_context():
             org = factories.org_with_staff(f"Bench {name}")
             for question in org.screening.questions:

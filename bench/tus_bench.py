@@ -233,6 +233,22 @@ def prepare_database(url: str, workdir: Path) -> None:
     )  # fmt: skip
 
 
+def bench_app(name: str, url: str, redis_url: str, workdir: Path, **config):
+    """The project's app on a freshly migrated database (``prepare_database``), for a bench
+    that drives it in process; ``config`` adds to or overrides the settings."""
+    prepare_database(url, workdir)
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": f"{name}-bench",
+            "INSTANCE_PATH": str(workdir / f"instance-{name}"),
+            "MEDIA_ROOT": str(workdir / f"media-{name}"),
+            "REDIS_URL": redis_url,
+            **config,
+        }
+    )
+
+
 def project_target(name: str, base: str, pids, env: dict[str, str], workdir: Path) -> Target:
     app = create_app(
         {

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import select
 import time
 from collections.abc import Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from .models.base import utcnow as _utcnow
 
 # A pooled connection unused for longer than this is pinged (a round trip) before use; one
 # used more recently is checked without one (``check_before_use``).
@@ -201,3 +206,86 @@ def give_back(connection) -> None:
         connection.invalidate(error)
     finally:
         connection.close()
+
+
+# --- writing a step's rows without the unit of work ------------------------------------------
+# A candidate's step loads the interview with its relationships (links.resolve) and changes a
+# row or two. At the commit, the session's flush walks every related object the changed ones
+# cascade to: about 4 ms of a reveal's 11 ms of CPU on PostgreSQL, the start burst's largest
+# part when every candidate reveals and starts in the same second. These write the rows at
+# once, in the session's transaction, and record the values as the objects' loaded state, so
+# the flush finds nothing to do and the step reads its objects as they now stand.
+
+
+@functools.cache
+def _update_by_id(table: sa.Table, keys: tuple[str, ...]) -> sa.Update:
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("row_id"))
+        .values({key: sa.bindparam(f"set_{key}", type_=table.c[key].type) for key in keys})
+    )
+
+
+def write_through(obj, **values) -> None:
+    """UPDATE ``obj``'s row with ``values`` now (its ``updated_at`` too, as its ``onupdate``
+    would) and make them the object's loaded state."""
+    table = obj.__table__
+    if "updated_at" in table.c and "updated_at" not in values:
+        values["updated_at"] = _utcnow()
+    session = sa.orm.object_session(obj)
+    params = {f"set_{key}": value for key, value in values.items()}
+    session.connection().execute(_update_by_id(table, tuple(values)), {"row_id": obj.id, **params})
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+
+
+def _row_values(mapper: sa.orm.Mapper, obj) -> dict:
+    """A new object's column values, with the columns' defaults applied as a flush would."""
+    values = {}
+    for column in mapper.local_table.columns:
+        value = obj.__dict__.get(mapper.get_property_by_column(column).key)
+        if value is None and column.default is not None and not column.primary_key:
+            default = column.default
+            value = default.arg(None) if default.is_callable else default.arg
+        if value is not None or not column.primary_key:
+            values[column.key] = value
+    return values
+
+
+def insert_row(session: sa.orm.Session, obj) -> None:
+    """INSERT a new object's row now, without making it persistent: for a row written once
+    and not read back in the request (an audit event)."""
+    mapper = sa.inspect(obj).mapper
+    session.connection().execute(sa.insert(mapper.local_table), _row_values(mapper, obj))
+
+
+def insert_through(session: sa.orm.Session, obj, **related) -> None:
+    """INSERT a new object's row now (its columns' defaults applied here, as a flush would)
+    and make it persistent in ``session`` as loaded, with its id. ``related`` names objects it
+    belongs to (many-to-one, already in the session): set on both sides as loaded. Its other
+    relationships are loaded empty: nothing refers to a row just made. A constraint refused
+    raises IntegrityError from here, as a flush would."""
+    mapper = sa.inspect(obj).mapper
+    values = _row_values(mapper, obj)
+    for name, owner in related.items():
+        for local, remote in mapper.relationships[name].local_remote_pairs:
+            owner_mapper = sa.inspect(owner).mapper
+            values[local.key] = getattr(owner, owner_mapper.get_property_by_column(remote).key)
+    inserted = session.connection().execute(sa.insert(mapper.local_table), values)
+    keys = (column.key for column in mapper.primary_key)
+    values.update(zip(keys, inserted.inserted_primary_key, strict=True))
+    for column in mapper.local_table.columns:
+        set_committed_value(obj, mapper.get_property_by_column(column).key, values[column.key])
+    for relationship in mapper.relationships:
+        if relationship.key in related or relationship.key in obj.__dict__:
+            continue
+        if relationship.direction.name != "MANYTOONE":
+            set_committed_value(obj, relationship.key, [] if relationship.uselist else None)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    for name, owner in related.items():
+        set_committed_value(obj, name, owner)
+        backref = mapper.relationships[name].back_populates
+        if backref and backref in owner.__dict__:
+            collection = getattr(owner, backref)
+            set_committed_value(owner, backref, [*collection, obj])

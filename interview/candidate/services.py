@@ -4,6 +4,8 @@ from ``links`` and is named here too, so callers use one module."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -12,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, jobs
+from ..database import insert_through, write_through
 from ..extensions import db
 from ..media import probe
 from ..models import (
@@ -225,9 +228,10 @@ def reveal(invitation: Invitation, question: InterviewQuestion) -> None:
     if len(question.takes) >= attempts_allowed(invitation, question):
         db.session.commit()
         raise InterviewRefused(_l("No attempts are left for this question."))
-    question.revealed_at = now
-    invitation.last_activity_at = now
-    audit.record(
+    # Written through (database.write_through): no unit of work over the loaded interview.
+    write_through(question, revealed_at=now)
+    write_through(invitation, last_activity_at=now)
+    audit.write(
         "question.revealed",
         invitation,
         actor_label="candidate",
@@ -300,12 +304,13 @@ def start_take(
         content_type=base_type,
         audio_only=audio_only,
         upload_expires_at=upload_expires_at,
-        assets=[],  # a new take has none: known without a query when its answer is written
     )
-    question.takes.append(take)
-    invitation.last_activity_at = now
-    _flush_or_refuse(_l("This answer was started twice at once; reload the page."))
-    audit.record(
+    # Written through (database.insert_through, write_through): no unit of work over the
+    # loaded interview. Two tabs starting at once: the second breaks (question, attempt).
+    with _refused_if_raced(_l("This answer was started twice at once; reload the page.")):
+        insert_through(db.session(), take, question=question)
+    write_through(invitation, last_activity_at=now)
+    audit.write(
         "take.started",
         invitation,
         actor_label="candidate",
@@ -337,7 +342,8 @@ def keep(invitation: Invitation, take: Take) -> None:
         db.session.delete(question.response)
         db.session.flush()
     question.response = Response(take=take)
-    _flush_or_refuse(_l("This answer was kept twice at once; reload the page."))
+    with _refused_if_raced(_l("This answer was kept twice at once; reload the page.")):
+        db.session.flush()
     invitation.last_activity_at = utcnow()
     audit.record(
         "take.kept",
@@ -349,10 +355,11 @@ def keep(invitation: Invitation, take: Take) -> None:
     db.session.commit()
 
 
-def _flush_or_refuse(message: LazyString) -> None:
+@contextmanager
+def _refused_if_raced(message: LazyString) -> Iterator[None]:
     """Two tabs racing on one step hit a unique constraint: refuse the second, no 500."""
     try:
-        db.session.flush()
+        yield
     except IntegrityError as error:
         db.session.rollback()
         raise InterviewRefused(message) from error
