@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from _figures import record  # noqa: E402
 from _processes import private_redis  # noqa: E402
-from tus_bench import bench_app  # noqa: E402
+from tus_bench import bench_app, prepare_database  # noqa: E402
 
 from interview.extensions import db  # noqa: E402
 from tests import factories  # noqa: E402
@@ -50,6 +50,7 @@ class Uploader:
     """One database's app and one upload in it, PATCHed in batches."""
 
     def __init__(self, name: str, url: str, redis_url: str, workdir: Path) -> None:
+        prepare_database(url, workdir)
         self.name = name
         # One upload takes every batch.
         self.app = bench_app(name, url, redis_url, workdir, MAX_TAKE_BYTES=1 << 40)

@@ -39,9 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 from _figures import record  # noqa: E402
 from _processes import private_redis  # noqa: E402
-from tus_bench import bench_app  # noqa: E402
+from tus_bench import bench_app, prepare_database  # noqa: E402
 
 from interview.extensions import db  # noqa: E402
+from interview.models import Screening  # noqa: E402
 from tests import factories  # noqa: E402
 
 BENCH = "start_cpu"
@@ -54,17 +55,18 @@ class Starter:
     """One database's app, and fresh started links to reveal and upload on."""
 
     def __init__(self, name: str, url: str, redis_url: str, workdir: Path) -> None:
+        prepare_database(url, workdir)
         self.name = name
         self.app = bench_app(
             name, url, redis_url, workdir,
             RATELIMIT_STORAGE_URI=redis_url, CANDIDATE_API_LIMIT="1000000 per minute",
         )  # fmt: skip
         with self.app.app_context():
-            self.org = factories.org_with_staff(f"Bench {name}")
-            for question in self.org.screening.questions:
+            screening = factories.org_with_staff(f"Bench {name}").screening
+            for question in screening.questions:
                 question.answer_seconds = 600
             db.session.commit()
-            self.screening_id = self.org.screening.id
+            self.screening_id = screening.id
         self.cpu_ms: dict[str, list[float]] = {step: [] for step in STEPS}
         self.made = 0
         self.statements = 0
@@ -79,7 +81,7 @@ class Starter:
 
     def _tokens(self, count: int) -> list[str]:
         with self.app.app_context():
-            screening = db.session.get(type(self.org.screening), self.screening_id)
+            screening = db.session.get(Screening, self.screening_id)
             tokens = []
             for _ in range(count):
                 self.made += 1

@@ -234,9 +234,8 @@ def prepare_database(url: str, workdir: Path) -> None:
 
 
 def bench_app(name: str, url: str, redis_url: str, workdir: Path, **config):
-    """The project's app on a freshly migrated database (``prepare_database``), for a bench
-    that drives it in process; ``config`` adds to or overrides the settings."""
-    prepare_database(url, workdir)
+    """The project's app as a bench drives it in process (on a database ``prepare_database``
+    made); ``config`` adds to or overrides the settings."""
     return create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
@@ -250,15 +249,10 @@ def bench_app(name: str, url: str, redis_url: str, workdir: Path, **config):
 
 
 def project_target(name: str, base: str, pids, env: dict[str, str], workdir: Path) -> Target:
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
-            "SECRET_KEY": env["SECRET_KEY"],
-            "INSTANCE_PATH": str(workdir / f"instance-{name}"),
-            "MEDIA_ROOT": env["MEDIA_ROOT"],
-            "REDIS_URL": env["REDIS_URL"],
-        }
-    )
+    app = bench_app(
+        name, env["DATABASE_URL"], env["REDIS_URL"], workdir,
+        SECRET_KEY=env["SECRET_KEY"], MEDIA_ROOT=env["MEDIA_ROOT"],  # the nodes' own
+    )  # fmt: skip
     target = Target(name, base, pids, lambda conn, n: "")
 
     def new_upload(conn: http.client.HTTPConnection, n: int) -> str:

@@ -279,7 +279,7 @@ def insert_through(session: sa.orm.Session, obj, **related) -> None:
     for relationship in mapper.relationships:
         if relationship.key in related or relationship.key in obj.__dict__:
             continue
-        if relationship.direction.name != "MANYTOONE":
+        if relationship.direction is not sa.orm.MANYTOONE:
             set_committed_value(obj, relationship.key, [] if relationship.uselist else None)
     make_transient_to_detached(obj)
     session.add(obj)
