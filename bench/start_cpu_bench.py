@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from _figures import record  # noqa: E402
 from _processes import private_redis  # noqa: E402
-from tus_bench import bench_app, prepare_database  # noqa: E402
+from _tus_servers import bench_app, prepare_database  # noqa: E402
 
 from interview.extensions import db  # noqa: E402
 from interview.models import Screening  # noqa: E402
