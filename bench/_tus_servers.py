@@ -186,6 +186,20 @@ def prepare_database(url: str, workdir: Path) -> None:
     )  # fmt: skip
 
 
+def sibling_database(url: str, suffix: str) -> str:
+    """A PostgreSQL database named ``<url's database>_<suffix>`` on the same server, made if
+    missing (its schema is dropped like the first's before use)."""
+    first = sa.engine.make_url(url)
+    name = f"{first.database}_{suffix}"
+    engine = sa.create_engine(first.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        known = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not known:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return first.set(database=name).render_as_string(hide_password=False)
+
+
 def bench_app(name: str, url: str, redis_url: str, workdir: Path, **config):
     """The project's app as a bench drives it in process (on a database ``prepare_database``
     made); ``config`` adds to or overrides the settings."""

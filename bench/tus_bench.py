@@ -14,7 +14,8 @@ candidates, interleaved, against:
   a plain-WSGI file store like the reference's (offset from the file's size, append, fsync),
   under gunicorn as the project's node is run; it says how much of a gap is the runtime;
 - ``proxy``: two gunicorn nodes (1 worker x 32 threads each) behind HAProxy round robin, on
-  PostgreSQL, with one media folder both reach (a shared volume; moto's S3 server is
+  PostgreSQL (its own database beside ``--postgres``'s, ``<name>_proxy``, made if missing, so
+  it runs interleaved with the other targets), with one media folder both reach (a shared volume; moto's S3 server is
   single-threaded Python and would measure moto, not the nodes).
 
 Figures per run: PATCH latency p50/p95/p99, p95 once every candidate has started (PATCHes
@@ -75,6 +76,7 @@ from _tus_servers import (  # noqa: E402
     reference_server,
     request,
     rss_bytes,
+    sibling_database,
     single_node,
     two_nodes,
     wait_idle,
@@ -333,27 +335,18 @@ def main() -> None:
                 targets["postgres"] = stack.enter_context(
                     single_node("postgres", options.postgres, redis_url, workdir)
                 )
-            if "proxy" in wanted and "postgres" not in wanted:
+            if "proxy" in wanted:
+                # Its own database beside --postgres, so the proxy runs interleaved with the
+                # others (the same minutes of a shared machine) while the one node keeps its.
                 targets["proxy"] = stack.enter_context(
-                    two_nodes(options.postgres, redis_url, workdir)
+                    two_nodes(sibling_database(options.postgres, "proxy"), redis_url, workdir)
                 )
             for _round in range(options.repeat):
                 for count in sizes:
                     for name in wanted:
-                        if name == "proxy" and "postgres" in wanted:
-                            continue  # below, on its own (it reuses the PostgreSQL database)
                         print(f"{name}: {count} candidates x {options.seconds} s ...", flush=True)
                         figures = run_load(targets[name], count, options.seconds, options.profile)
                         rows.append((count, name, figures))
-        if "proxy" in wanted and "postgres" in wanted:
-            with ExitStack() as stack:
-                redis_url = stack.enter_context(private_redis(workdir))
-                proxy = stack.enter_context(two_nodes(options.postgres, redis_url, workdir))
-                for _round in range(options.repeat):
-                    for count in sizes:
-                        print(f"proxy: {count} candidates x {options.seconds} s ...", flush=True)
-                        figures = run_load(proxy, count, options.seconds, options.profile)
-                        rows.append((count, "proxy", figures))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report(combined(rows), options)
