@@ -15,8 +15,8 @@ candidates, interleaved, against:
   under gunicorn as the project's node is run; it says how much of a gap is the runtime;
 - ``proxy``: two gunicorn nodes (1 worker x 32 threads each) behind HAProxy round robin, on
   PostgreSQL (its own database beside ``--postgres``'s, ``<name>_proxy``, made if missing, so
-  it runs interleaved with the other targets), with one media folder both reach (a shared volume; moto's S3 server is
-  single-threaded Python and would measure moto, not the nodes).
+  it runs interleaved with the other targets), with one media folder both reach (a shared
+  volume; moto's S3 server is single-threaded Python and would measure moto, not the nodes).
 
 Figures per run: PATCH latency p50/p95/p99, p95 once every candidate has started (PATCHes
 sent 5 s or more after the first candidate started: the sustained load without the start burst
