@@ -1,4 +1,5 @@
-"""Private processes the benches start on loopback and stop by PID: Redis and RQ workers."""
+"""Private processes the benches start on loopback and stop by PID (Redis, RQ workers), and the
+PostgreSQL schema a bench starts from."""
 
 from __future__ import annotations
 
@@ -13,8 +14,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import redis
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def empty_postgres_schema(url: str) -> None:
+    """Drop everything in ``url``'s public schema (a PostgreSQL database given to a bench)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
 
 
 def free_port() -> int:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _processes import free_port  # noqa: E402
+from _processes import empty_postgres_schema, free_port  # noqa: E402
 
 from interview import create_app  # noqa: E402
 from interview.extensions import db  # noqa: E402
@@ -174,11 +174,7 @@ def project_env(database_url: str, redis_url: str, media: Path) -> dict[str, str
 
 def prepare_database(url: str, workdir: Path) -> None:
     if url.startswith("postgresql"):
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
+        empty_postgres_schema(url)
     subprocess.run(
         [sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, check=True,
         capture_output=True, env={**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi",

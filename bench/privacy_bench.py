@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _figures import record  # noqa: E402
-from _processes import free_port  # noqa: E402
+from _processes import empty_postgres_schema, free_port  # noqa: E402
 
 from interview import create_app  # noqa: E402
 from interview.config import test_overrides  # noqa: E402
@@ -68,11 +68,7 @@ BUCKET = "privacy-bench"
 
 def make_app(url: str, instance: str, extra: dict):
     if url.startswith("postgresql"):
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
+        empty_postgres_schema(url)
     app = create_app(
         {**test_overrides(instance), "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": instance,
          **extra}
