@@ -20,6 +20,7 @@ from .models.base import utcnow as _utcnow
 # used more recently is checked without one (``check_before_use``).
 PING_AFTER_IDLE_SECONDS = 10.0
 _LAST_USED = "interview.last_used"
+_AUTOCOMMIT = "interview.autocommit"  # set on a connection ``autocommit_connection`` switched
 
 
 def engine_options(url: str, given: dict, pool_size: int) -> dict:
@@ -111,9 +112,9 @@ class DriverStatement:
     driver reports as gone is invalidated in the pool, as ``Connection.execute`` does. Column
     defaults computed in Python (``default=``, ``onupdate=``) are not run: a statement that
     would need one is refused when first compiled, so it must set those columns itself. The
-    engine's statement events (``before_cursor_execute``) do not fire either: never for SQLite,
-    whose writers queue on them (``sqlite.WriterQueue``); the pool's events (checkout, checkin)
-    do."""
+    engine's statement events (``before_cursor_execute``) do not fire either, so on SQLite, whose
+    writers queue on them, a write takes its turn explicitly (``sqlite.driver_transaction``);
+    the pool's events (checkout, checkin) do fire."""
 
     def __init__(self, statement: sa.Executable) -> None:
         self.statement = statement
@@ -159,7 +160,7 @@ class DriverStatement:
             cursor.execute(sql, values)
             found = cursor.fetchone() if row is not None else None  # (description is costly)
         except dialect.loaded_dbapi.Error as error:
-            raise _raised(dialect, error, connection, cursor, sql, values) from error
+            raise driver_error(dialect, error, connection, cursor, sql, values) from error
         finally:
             cursor.close()
         if found is None or row is None:
@@ -167,7 +168,7 @@ class DriverStatement:
         return row(*(r(v) if r else v for r, v in zip(results, found, strict=True)))
 
 
-def _raised(dialect: sa.Dialect, error: Exception, connection=None, cursor=None,
+def driver_error(dialect: sa.Dialect, error: Exception, connection=None, cursor=None,
             statement=None, params=None) -> sa.exc.DBAPIError:  # fmt: skip
     """A driver's error as SQLAlchemy's (``OperationalError``, ``IntegrityError``, ...), the
     connection invalidated in the pool when the driver says it is gone."""
@@ -182,25 +183,30 @@ def _raised(dialect: sa.Dialect, error: Exception, connection=None, cursor=None,
 
 def autocommit_connection(engine: sa.Engine):
     """A pooled connection (the pool's proxy of the driver's, checked as every checkout is)
-    in autocommit, for ``DriverStatement``; ``give_back`` returns it as the pool expects."""
+    for ``DriverStatement``, in autocommit on PostgreSQL; ``give_back`` returns it as the pool
+    expects. SQLite's driver (pysqlite's default mode) opens no transaction for a read, and a
+    write is its own short transaction (``sqlite.driver_transaction``): nothing to switch."""
     try:
         connection = engine.raw_connection()
     except engine.dialect.loaded_dbapi.Error as error:  # the database is away
-        raise _raised(engine.dialect, error) from error
+        raise driver_error(engine.dialect, error) from error
+    if engine.dialect.name == "sqlite":
+        return connection
     try:
         connection.driver_connection.autocommit = True
     except engine.dialect.loaded_dbapi.Error as error:
         connection.invalidate(error)
         connection.close()
-        raise _raised(engine.dialect, error) from error
+        raise driver_error(engine.dialect, error) from error
+    connection.info[_AUTOCOMMIT] = True
     return connection
 
 
 def give_back(connection) -> None:
-    """An ``autocommit_connection`` back to the pool, out of autocommit first, as the
-    session expects its connections (one that cannot be is dropped from the pool)."""
+    """An ``autocommit_connection`` back to the pool, out of autocommit first (PostgreSQL), as
+    the session expects its connections (one that cannot be is dropped from the pool)."""
     try:
-        if connection.is_valid:
+        if connection.info.pop(_AUTOCOMMIT, False) and connection.is_valid:
             connection.driver_connection.autocommit = False
     except Exception as error:  # noqa: BLE001 (a connection gone bad: not given back)
         connection.invalidate(error)

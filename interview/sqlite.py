@@ -20,13 +20,18 @@ chunks acknowledged behind them waited for the write lock up to a quarter of a s
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
 import threading
 import time
+import weakref
+from collections.abc import Iterator
 
 import sqlalchemy as sa
+
+from .database import driver_error
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 BUSY_TIMEOUT_SECONDS = 5.0  # pysqlite's default ``timeout``, kept
@@ -88,11 +93,15 @@ class WriterQueue:
         self.turn = Turn()
 
     def before_execute(self, conn, cursor, statement: str, _parameters, context, *_args) -> None:
-        info = conn.info
-        if "writer_fd" in info or not statement.lstrip()[:7].upper().startswith(WRITES):
+        if "writer_fd" in conn.info or not statement.lstrip()[:7].upper().startswith(WRITES):
             return
-        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
         urgent = bool(context.execution_options.get("urgent_write")) if context else False
+        self.take(conn.info, urgent=urgent, statement=statement)
+
+    def take(self, info: dict, *, urgent: bool, statement: str) -> None:
+        """The writer's turn for the connection whose ``info`` this is (kept there until
+        ``release``), or SQLite's own "database is locked" after the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
         if not self.turn.acquire(urgent=urgent, timeout=BUSY_TIMEOUT_SECONDS):
             raise _locked(statement)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -126,6 +135,35 @@ def _locked(statement: str) -> sa.exc.OperationalError:
     return sa.exc.OperationalError(statement, None, sqlite3.OperationalError("database is locked"))
 
 
+_QUEUES: weakref.WeakKeyDictionary[sa.Engine, WriterQueue] = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def driver_transaction(engine: sa.Engine, connection, *, urgent: bool = False) -> Iterator[None]:
+    """A write transaction on a pooled connection's own driver, for ``DriverStatement``s
+    (whose statements pass no engine event, so the queue's hook never sees them): the writer's
+    turn first, then whatever the block writes (pysqlite begins the transaction at its first
+    write), committed when the block ends and rolled back if it raises; the turn given back
+    after either, as ``configure`` gives it back after SQLAlchemy's own commits. Errors come
+    out as SQLAlchemy's, as from ``DriverStatement``."""
+    queue = _QUEUES.get(engine)
+    if queue is not None:
+        queue.take(connection.info, urgent=urgent, statement="BEGIN")
+    try:
+        try:
+            yield
+            connection.commit()
+        except BaseException:
+            with contextlib.suppress(engine.dialect.loaded_dbapi.Error):
+                connection.rollback()
+            raise
+    except engine.dialect.loaded_dbapi.Error as error:
+        raise driver_error(engine.dialect, error, connection) from error
+    finally:
+        if queue is not None:
+            queue.release(connection)
+
+
 def configure(engine: sa.Engine) -> None:
     """Apply the above to the app's SQLite engine (a file database)."""
     sa.event.listen(engine, "connect", _pragmas)
@@ -133,6 +171,7 @@ def configure(engine: sa.Engine) -> None:
     if not path or path == ":memory:":
         return
     queue = WriterQueue(os.path.abspath(path))
+    _QUEUES[engine] = queue
     sa.event.listen(engine, "before_cursor_execute", queue.before_execute)
     # The turn is given back once SQLite has committed or rolled back, not when SQLAlchemy is
     # about to (its "commit" and "rollback" events come before the driver's call): given back

@@ -140,7 +140,7 @@ def test_the_fast_paths_connection_goes_back_out_of_autocommit(app):
     request has it, and out of it once given back, so the session that takes it next from the
     pool still gets a transaction?"""
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's fast path uses the session's own connection")
+        pytest.skip("SQLite's driver has no autocommit to switch (it opens no transaction to read)")
     with app.test_request_context():
         connection = uploads._connection()
         driver = connection.driver_connection

@@ -2,11 +2,13 @@
 still be recording at the offset and length the request read), the chunk's row, and what the
 last byte records beside them (the late flag, the invitation's activity, the audit event).
 
-On PostgreSQL each claim is ONE statement in autocommit on the fast path's own connection
-(``uploads._connection``): a middle PATCH claims and records its chunk; the last byte also
-touches the invitation and writes the audit event, all in one ``WITH ... INSERT`` that is atomic
-on its own. SQLite (in-process, nothing to save in round trips) writes the same rows in one
-short transaction through the session.
+Every claim runs on the fast path's own connection (``uploads._connection``), through the
+driver's cursor. On PostgreSQL each claim is ONE statement in autocommit: a middle PATCH claims
+and records its chunk; the last byte also touches the invitation and writes the audit event,
+all in one ``WITH ... INSERT`` that is atomic on its own. On SQLite (in-process, nothing to save
+in round trips) a middle PATCH writes the claim and the chunk's row in one short transaction in
+the writer queue (``sqlite.driver_transaction``); the last byte, once per answer, writes its
+rows in one transaction through the session.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from .. import audit
+from .. import audit, sqlite
 from ..database import DriverStatement
 from ..extensions import db
 from ..media import services as media
@@ -102,6 +104,36 @@ def _claim_and_record(length_known: bool) -> DriverStatement:
     # (rowcount is not reported for a statement with a DML CTE: the returned row counts)
 
 
+@functools.cache
+def _claim_returning(length_known: bool) -> DriverStatement:
+    """SQLite, a middle PATCH: the claim, returning the take's id when it claimed the range."""
+    return DriverStatement(_claim_statement(length_known, False).returning(_takes.c.id))
+
+
+_RECORD_CHUNK = DriverStatement(
+    sa.insert(_chunks).values(
+        take_id=sa.bindparam("take_id", type_=_chunks.c.take_id.type),
+        offset=sa.bindparam("offset", type_=sa.BigInteger),
+        length=sa.bindparam("chunk_length", type_=sa.BigInteger),
+        storage_key=sa.bindparam("chunk_key", type_=_chunks.c.storage_key.type),
+        created_at=sa.bindparam("now", type_=_chunks.c.created_at.type),
+    )
+)
+
+
+def _claim_and_record_in_turn(length_known: bool, params: dict) -> bool:
+    """SQLite, a middle PATCH: the claim and, when it won, the chunk's row, in one short write
+    transaction on the fast path's connection, first in the writer queue (a recorder waits on
+    it before it sends more). No session: this runs on every PATCH of every candidate."""
+    connection = uploads._connection()
+    dialect = db.engine.dialect
+    with sqlite.driver_transaction(db.engine, connection, urgent=True):
+        if _claim_returning(length_known).first(connection, dialect, params) is None:
+            return False  # (nothing was written: the commit ends an empty transaction)
+        _RECORD_CHUNK.first(connection, dialect, params)
+    return True
+
+
 _TOUCH_INVITATION = (
     sa.update(_invitations)
     .where(_invitations.c.id == sa.bindparam("invitation_id"))
@@ -159,9 +191,12 @@ def claim(
         "now": now,
         "expires": uploads.expiry(),
     }
-    if key is not None and uploads._one_statement_claims():
+    one_statement = uploads._one_statement_claims()
+    if key is not None and (one_statement or not complete):
         params.update(chunk_length=new_offset - offset, chunk_key=key)
         try:
+            if not one_statement:  # SQLite, a middle PATCH
+                return _claim_and_record_in_turn(state.length is not None, params)
             if not complete:
                 statement = _claim_and_record(state.length is not None)
                 return uploads._first(statement, params) is not None

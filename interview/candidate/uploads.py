@@ -100,23 +100,25 @@ def media_done() -> tuple[TakeStatus, ...]:
 
 
 def _one_statement_claims() -> bool:
-    """PostgreSQL claims a range and records its chunk in one statement on the fast path's own
-    autocommit connection; SQLite (in-process, nothing to save) uses the session."""
+    """PostgreSQL claims a range and records its chunk in one statement in autocommit; SQLite
+    (in-process, no round trips to save) writes the two in one short transaction."""
     return db.engine.dialect.name == "postgresql"
 
 
 def _connection():
-    """The connection the fast path of a HEAD or PATCH reads (and on PostgreSQL claims) on.
+    """The connection the fast path of a HEAD or PATCH reads and claims on: one pooled
+    connection for the whole request, run through the driver's own cursor (``_first``,
+    ``DriverStatement``), not the session, whose machinery (the session's transaction and
+    connection, the statement's execution context, the commit's events) was a third of a
+    PATCH's interpreter time on either database.
 
-    PostgreSQL: one pooled connection for the whole request, the driver's own in autocommit
-    (``_first`` runs statements on its cursor), because a lone SELECT needs no transaction and
-    the claim is one statement (``_claim_and_record``). A PATCH then costs two round trips
-    (the read, the claim; the pool's check needs none, ``database.check_before_use``) where
-    the session costs nine (ping, BEGIN, read, ROLLBACK, ping, BEGIN, UPDATE, INSERT,
-    COMMIT), and under load every round trip waits for a busy CPU. SQLite is in-process: the
-    session's own connection, with nothing to save."""
-    if not _one_statement_claims():
-        return db.session.connection()
+    PostgreSQL: in autocommit, because a lone SELECT needs no transaction and the claim is one
+    statement (``upload_claims._claim_and_record``). A PATCH then costs two round trips (the
+    read, the claim; the pool's check needs none, ``database.check_before_use``) where the
+    session costs nine (ping, BEGIN, read, ROLLBACK, ping, BEGIN, UPDATE, INSERT, COMMIT), and
+    under load every round trip waits for a busy CPU. SQLite: its driver opens no transaction
+    for the read; the claim is one short write transaction in the writer queue
+    (``sqlite.driver_transaction``)."""
     connection = g.get("upload_connection")
     if connection is None:
         connection = autocommit_connection(db.engine)
@@ -134,8 +136,6 @@ def release_connection() -> None:
 
 def _first(statement: DriverStatement, params: dict):
     """The statement's first row (or None) on the fast path's connection."""
-    if not _one_statement_claims():
-        return db.session.connection().execute(statement.statement, params).first()
     return statement.first(_connection(), db.engine.dialect, params)
 
 

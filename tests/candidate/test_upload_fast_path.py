@@ -33,12 +33,31 @@ def candidate(client, org) -> Candidate:
 
 
 @contextmanager
-def sent_by_the_driver() -> Iterator[list[tuple[str, str, bool]]]:
-    """PostgreSQL: every statement psycopg's cursors send meanwhile (its first word, its text,
-    whether the connection was in autocommit), whoever sends it; nothing on SQLite."""
-    sent: list[tuple[str, str, bool]] = []
+def sent_by_the_driver() -> Iterator[list[tuple[str, str, bool | None]]]:
+    """Every statement the driver sends meanwhile (its first word, its text, on PostgreSQL
+    whether the connection was in autocommit), whoever sends it: psycopg's cursors, or what
+    SQLite's trace callback reports on every connection checked out meanwhile (the implicit
+    BEGIN and the COMMIT included)."""
+    sent: list[tuple[str, str, bool | None]] = []
     if db.engine.dialect.name != "postgresql":
-        yield sent
+
+        def trace(text: str) -> None:
+            sent.append((text.split(None, 1)[0].upper(), text, None))
+
+        def checked_out(dbapi_connection, *_args) -> None:
+            dbapi_connection.set_trace_callback(trace)
+
+        def checked_in(dbapi_connection, *_args) -> None:
+            if dbapi_connection is not None:
+                dbapi_connection.set_trace_callback(None)
+
+        sa.event.listen(db.engine.pool, "checkout", checked_out)
+        sa.event.listen(db.engine.pool, "checkin", checked_in)
+        try:
+            yield sent
+        finally:
+            sa.event.remove(db.engine.pool, "checkout", checked_out)
+            sa.event.remove(db.engine.pool, "checkin", checked_in)
         return
     import psycopg
 
@@ -59,9 +78,9 @@ def sent_by_the_driver() -> Iterator[list[tuple[str, str, bool]]]:
 def test_a_patch_is_one_read_and_one_short_write_transaction(app, candidate):
     """Does a middle PATCH cost the database exactly one SELECT, then the claim (UPDATE) and
     the chunk's row (INSERT) written together, and nothing more (no lazy load, no autoflush,
-    no second write)? On SQLite the two are one transaction; on PostgreSQL they are one
-    statement, on the one connection the read used, in autocommit (no BEGIN or COMMIT round
-    trips, one checkout, so one liveness ping)."""
+    no second write), all on one connection through the driver's cursor (not the session)? On
+    SQLite the two are one transaction; on PostgreSQL they are one statement, in autocommit
+    (no BEGIN or COMMIT round trips, one checkout, so one liveness ping)."""
     assert candidate.reveal(0).status_code == 200
     url = candidate.create(0).headers["Location"]
     assert candidate.patch(url, b"a" * 1000, 0).status_code == 204
@@ -82,18 +101,18 @@ def test_a_patch_is_one_read_and_one_short_write_transaction(app, candidate):
     finally:
         sa.event.remove(db.engine, "commit", committed)
         sa.event.remove(db.engine.pool, "checkout", checked_out)
+    # Run on the driver's cursor (``database.DriverStatement``), past SQLAlchemy's events.
+    assert statements == [] and commits == [] and len(checkouts) == 1
+    kinds = [kind for kind, _sql, _autocommit in sent]
     if db.engine.dialect.name == "postgresql":
-        # Run on the driver's cursor (``database.DriverStatement``), past SQLAlchemy's events:
-        # what the driver sent, each in autocommit (so no BEGIN or COMMIT went with them).
-        assert statements == [] and commits == []
-        assert [kind for kind, _sql, _autocommit in sent] == ["SELECT", "WITH"]
+        # What the driver sent, each in autocommit (so no BEGIN or COMMIT went with them).
+        assert kinds == ["SELECT", "WITH"]
         claim = " ".join(sent[1][1].split())
         assert "UPDATE takes SET" in claim and "INSERT INTO upload_chunks" in claim
-        assert all(autocommit for _kind, _sql, autocommit in sent) and len(checkouts) == 1
+        assert all(autocommit for _kind, _sql, autocommit in sent)
     else:
-        kinds = [s.split(None, 1)[0].upper() for s in statements]
-        assert kinds == ["SELECT", "UPDATE", "INSERT"]
-        assert len(commits) == 1
+        assert kinds == ["SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT"]
+        assert "UPDATE takes SET" in sent[2][1] and "INSERT INTO upload_chunks" in sent[3][1]
     take = _take(url)
     assert take.bytes_received == 2000 and take.flags == []  # a claim leaves the flags alone
     assert [c.length for c in chunks.chunks_of(take.id)] == [1000, 1000]
@@ -283,11 +302,11 @@ def test_the_last_byte_reads_the_take_with_its_invitation_in_one_query(app, cand
     data = b"\x1aE\xdf\xa3" + b"f" * 1996
     assert candidate.patch(url, data[:1000], 0).status_code == 204
     db.session.remove()
-    with counting_statements() as statements, sent_by_the_driver() as sent:
+    with sent_by_the_driver() as sent:
         last = candidate.patch(url, data[1000:], 1000, **{"Upload-Length": str(len(data))})
     assert last.status_code == 204
-    if sent:  # PostgreSQL: what the driver sent, the statements on its own cursor included
-        statements = [text for _kind, text, _autocommit in sent]
+    # What the driver sent, the statements on its own cursor included.
+    statements = [text for _kind, text, _autocommit in sent]
     flat = [" ".join(s.split()) for s in statements]
     reads = [s for s in flat if s.upper().startswith("SELECT")]
     assert len(reads) == 2
@@ -298,7 +317,7 @@ def test_the_last_byte_reads_the_take_with_its_invitation_in_one_query(app, cand
         assert writes == ["WITH"]
         assert all(f"{table} " in flat[-1] for table in ("takes", "upload_chunks", "audit_events"))
     else:
-        assert writes == ["UPDATE", "INSERT", "UPDATE", "INSERT"]
+        assert writes == ["BEGIN", "UPDATE", "INSERT", "UPDATE", "INSERT", "COMMIT"]
     take = _take(url)
     assert take.status == TakeStatus.UPLOADED and take.flags == []
     events = db.session.scalars(
