@@ -161,6 +161,65 @@ def test_the_turn_is_given_back_after_sqlite_commits_not_before(tmp_path, monkey
     engine.dispose()
 
 
+def _driver_engine(tmp_path) -> sa.Engine:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'driver.sqlite3'}")
+    sqlite.configure(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (n INTEGER PRIMARY KEY)"))
+    return engine
+
+
+def _rows(engine: sa.Engine) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT n FROM t ORDER BY n")).scalars())
+
+
+def test_a_driver_transaction_takes_the_turn_commits_and_gives_it_back(tmp_path, asked):
+    """``driver_transaction`` (a write on the driver's own cursor, past the engine's events): is
+    the turn taken as asked before the write, the write committed when the block ends, and the
+    turn given back after the commit, so the next writer gets it?"""
+    engine = _driver_engine(tmp_path)
+    queue = sqlite._QUEUES[engine]
+    asked.clear()
+    connection = engine.raw_connection()
+    try:
+        with sqlite.driver_transaction(engine, connection, urgent=True):
+            assert queue.turn._held and "writer_fd" in connection.info
+            connection.cursor().execute("INSERT INTO t VALUES (1)")
+            assert _rows(engine) == []  # (another connection: not before the commit)
+        assert not queue.turn._held and "writer_fd" not in connection.info
+        assert asked == [True] and _rows(engine) == [1]
+        with sqlite.driver_transaction(engine, connection):
+            connection.cursor().execute("INSERT INTO t VALUES (2)")
+        assert asked == [True, False] and _rows(engine) == [1, 2]
+    finally:
+        connection.close()
+    engine.dispose()
+
+
+def test_a_driver_transaction_that_fails_writes_nothing_and_gives_the_turn_back(tmp_path):
+    """A block that raises (a statement refused, or anything else) is rolled back and the turn
+    is given back; the driver's own errors come out as SQLAlchemy's, as the app answers them."""
+    engine = _driver_engine(tmp_path)
+    queue = sqlite._QUEUES[engine]
+    connection = engine.raw_connection()
+    try:
+        with pytest.raises(RuntimeError), sqlite.driver_transaction(engine, connection):
+            connection.cursor().execute("INSERT INTO t VALUES (1)")
+            raise RuntimeError("the body was not what it claimed")
+        assert not queue.turn._held and _rows(engine) == []
+        with pytest.raises(sa.exc.IntegrityError), sqlite.driver_transaction(engine, connection):
+            connection.cursor().execute("INSERT INTO t VALUES (3)")
+            connection.cursor().execute("INSERT INTO t VALUES (3)")  # the same key twice
+        assert not queue.turn._held and _rows(engine) == []
+        with sqlite.driver_transaction(engine, connection):  # and the connection still works
+            connection.cursor().execute("INSERT INTO t VALUES (4)")
+        assert _rows(engine) == [4]
+    finally:
+        connection.close()
+    engine.dispose()
+
+
 def test_an_upload_claim_asks_for_the_turn_urgently(app, client, org, asked):
     """On SQLite, is a PATCH's claim written as an urgent write (and a reveal's not)?"""
     if db.engine.dialect.name != "sqlite":

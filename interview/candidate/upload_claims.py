@@ -6,9 +6,9 @@ Every claim runs on the fast path's own connection (``uploads._connection``), th
 driver's cursor. On PostgreSQL each claim is ONE statement in autocommit: a middle PATCH claims
 and records its chunk; the last byte also touches the invitation and writes the audit event,
 all in one ``WITH ... INSERT`` that is atomic on its own. On SQLite (in-process, nothing to save
-in round trips) a middle PATCH writes the claim and the chunk's row in one short transaction in
-the writer queue (``sqlite.driver_transaction``); the last byte, once per answer, writes its
-rows in one transaction through the session.
+in round trips, and no data-changing WITH) a PATCH writes the same rows as plain statements in
+one short transaction in the writer queue (``sqlite.driver_transaction``). Only a completion
+without bytes (an upload of length 0) goes through the session.
 """
 
 from __future__ import annotations
@@ -104,36 +104,6 @@ def _claim_and_record(length_known: bool) -> DriverStatement:
     # (rowcount is not reported for a statement with a DML CTE: the returned row counts)
 
 
-@functools.cache
-def _claim_returning(length_known: bool) -> DriverStatement:
-    """SQLite, a middle PATCH: the claim, returning the take's id when it claimed the range."""
-    return DriverStatement(_claim_statement(length_known, False).returning(_takes.c.id))
-
-
-_RECORD_CHUNK = DriverStatement(
-    sa.insert(_chunks).values(
-        take_id=sa.bindparam("take_id", type_=_chunks.c.take_id.type),
-        offset=sa.bindparam("offset", type_=sa.BigInteger),
-        length=sa.bindparam("chunk_length", type_=sa.BigInteger),
-        storage_key=sa.bindparam("chunk_key", type_=_chunks.c.storage_key.type),
-        created_at=sa.bindparam("now", type_=_chunks.c.created_at.type),
-    )
-)
-
-
-def _claim_and_record_in_turn(length_known: bool, params: dict) -> bool:
-    """SQLite, a middle PATCH: the claim and, when it won, the chunk's row, in one short write
-    transaction on the fast path's connection, first in the writer queue (a recorder waits on
-    it before it sends more). No session: this runs on every PATCH of every candidate."""
-    connection = uploads._connection()
-    dialect = db.engine.dialect
-    with sqlite.driver_transaction(db.engine, connection, urgent=True):
-        if _claim_returning(length_known).first(connection, dialect, params) is None:
-            return False  # (nothing was written: the commit ends an empty transaction)
-        _RECORD_CHUNK.first(connection, dialect, params)
-    return True
-
-
 _TOUCH_INVITATION = (
     sa.update(_invitations)
     .where(_invitations.c.id == sa.bindparam("invitation_id"))
@@ -145,6 +115,48 @@ _TOUCH_INVITATION = (
 
 
 _EVENT_COLUMNS = [c.key for c in _events.columns if c.key != "id"]
+
+
+# SQLite: the same rows as PostgreSQL's one statement, written as one short transaction of
+# plain statements (SQLite has no data-changing WITH).
+@functools.cache
+def _claim_returning(length_known: bool, complete: bool) -> DriverStatement:
+    """The claim, returning the take's id when it claimed the range."""
+    return DriverStatement(_claim_statement(length_known, complete).returning(_takes.c.id))
+
+
+_RECORD_CHUNK = DriverStatement(
+    sa.insert(_chunks).values(
+        take_id=sa.bindparam("take_id", type_=_chunks.c.take_id.type),
+        offset=sa.bindparam("offset", type_=sa.BigInteger),
+        length=sa.bindparam("chunk_length", type_=sa.BigInteger),
+        storage_key=sa.bindparam("chunk_key", type_=_chunks.c.storage_key.type),
+        created_at=sa.bindparam("now", type_=_chunks.c.created_at.type),
+    )
+)
+_RECORD_TOUCH = DriverStatement(_TOUCH_INVITATION)
+_RECORD_EVENT = DriverStatement(
+    sa.insert(_events).values(
+        {key: sa.bindparam(f"event_{key}", type_=_events.c[key].type) for key in _EVENT_COLUMNS}
+    )
+)
+
+
+def _claim_in_turn(length_known: bool, complete: bool, params: dict) -> bool:
+    """SQLite: the claim and, when it won, the chunk's row (at the last byte also the
+    invitation's activity and the audit event), in one short write transaction on the fast
+    path's connection, first in the writer queue (a recorder waits on it before it sends
+    more). No session: this runs on every PATCH of every candidate."""
+    connection = uploads._connection()
+    dialect = db.engine.dialect
+    with sqlite.driver_transaction(db.engine, connection, urgent=True):
+        if _claim_returning(length_known, complete).first(connection, dialect, params) is None:
+            return False  # (nothing was written: the commit ends an empty transaction)
+        _RECORD_CHUNK.first(connection, dialect, params)
+        if complete:
+            _RECORD_TOUCH.first(connection, dialect, params)
+            _RECORD_EVENT.first(connection, dialect, params)
+    return True
 
 
 @functools.cache
@@ -191,24 +203,27 @@ def claim(
         "now": now,
         "expires": uploads.expiry(),
     }
-    one_statement = uploads._one_statement_claims()
-    if key is not None and (one_statement or not complete):
+    if key is not None:
         params.update(chunk_length=new_offset - offset, chunk_key=key)
         try:
-            if not one_statement:  # SQLite, a middle PATCH
-                return _claim_and_record_in_turn(state.length is not None, params)
-            if not complete:
-                statement = _claim_and_record(state.length is not None)
-                return uploads._first(statement, params) is not None
-            params.update(_last_byte_facts(state, now, new_offset))
-            statement = _claim_last_byte(state.length is not None)
-            claimed = uploads._first(statement, params) is not None
-            # What the session loaded of this take or invitation is stale now, as after the
-            # commit the session's way ends with.
-            db.session.expire_all()
+            if complete:
+                params.update(_last_byte_facts(state, now, new_offset))
+            if uploads._one_statement_claims():
+                statement = (_claim_last_byte if complete else _claim_and_record)(
+                    state.length is not None
+                )
+                claimed = uploads._first(statement, params) is not None
+            else:
+                claimed = _claim_in_turn(state.length is not None, complete, params)
+            if complete:
+                # What the session loaded of this take or invitation is stale now, as after
+                # the commit the session's way ends with.
+                db.session.expire_all()
             return claimed
         finally:
             uploads.release_connection()
+    # No bytes to record (an upload of length 0, or a last PATCH with an empty body): rare,
+    # through the session.
     uploads.release_connection()
     completion = _completion(state, now, new_offset) if complete else None
     if completion is not None:
@@ -266,8 +281,8 @@ def _audit_event(invitation: Invitation, take_id: int, size: int) -> AuditEvent:
 
 
 def _completion(state: UploadState, now: datetime, size: int) -> dict:
-    """The session's way (SQLite): the late flag and the audit event, prepared before the
-    write transaction."""
+    """The session's way (a completion without bytes): the late flag and the audit event,
+    prepared before the write transaction."""
     take = db.session.get(Take, state.take_id, options=TAKE_WITH_INVITATION)
     flags = _with_late_flag(take.flags, take.started_at, media.answer_limit_seconds(take), now)
     event = _audit_event(take.question.invitation, state.take_id, size)
@@ -290,8 +305,8 @@ _FACTS = DriverStatement(
 
 
 def _last_byte_facts(state: UploadState, now: datetime, size: int) -> dict:
-    """PostgreSQL's way: what the one-statement last byte binds besides the claim (the flags,
-    the invitation, the audit event's columns), read on the fast path's connection."""
+    """What the last byte's claim binds besides the claim itself (the flags, the invitation,
+    the audit event's columns), read on the fast path's connection."""
     row = uploads._first(_FACTS, {"take_id": state.take_id})
     limit = media.answer_limit(row.answer_seconds, row.extra_time_percent, row.extra_answer_seconds)
     # The audit event as ``audit.record`` makes it (one rule), for the invitation as it is.
