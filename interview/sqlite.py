@@ -17,7 +17,7 @@ chunks acknowledged behind them waited for the write lock up to a quarter of a s
 200 candidates); an urgent claim now waits at most for the write in progress in its process
 (and, through the flock, for another process's).
 
-The upload path's middle PATCH writes without the session, on the driver's own cursor
+An upload PATCH writes without the session, on the driver's own cursor
 (``database.DriverStatement``), which passes no engine event: it takes its turn explicitly
 (``driver_transaction``), in the same queue.
 """

@@ -44,7 +44,6 @@ _questions = InterviewQuestion.__table__
 _invitations = Invitation.__table__
 _chunks = UploadChunk.__table__
 _events = AuditEvent.__table__
-_INSERT_CHUNK = sa.insert(_chunks)
 LATE = "uploaded_late"
 
 
@@ -237,17 +236,6 @@ def claim(
     if claimed.rowcount != 1:
         db.session.rollback()
         return False
-    if key is not None:
-        connection.execute(
-            _INSERT_CHUNK,
-            {
-                "take_id": state.take_id,
-                "offset": offset,
-                "length": new_offset - offset,
-                "storage_key": key,
-                "created_at": now,
-            },
-        )
     if completion is not None:
         connection.execute(_TOUCH_INVITATION, {"invitation_id": state.invitation_id, "now": now})
         db.session.add(completion["audit"])
