@@ -366,3 +366,52 @@ def test_a_long_retry_after_on_the_automatic_start_never_outlasts_the_start_wind
     (take,) = takes_of(invitation_id)
     assert take.status != TakeStatus.FAILED and take.id == take_id
     assert me.page_errors() == []
+
+
+def test_a_state_read_answered_after_a_keep_does_not_undo_it(
+    live_server, context, make_interview, artifacts
+):
+    """The page reads the interview's state when an upload is saved; on a busy server that read
+    can be answered after the candidate has already pressed Keep. Does the older answer stay
+    unused, so the page stays on the next question instead of going back to the kept one?"""
+    invitation_id, token = make_interview(
+        [Spec("Practice: say hello.", think=0, practice=True), Spec("Why this role?", think=0)]
+    )
+    page = context.new_page()
+    verified: list = []  # the recorder's check that the server holds the take
+    held: list = []  # the page's read of its state after that, answered later
+
+    def hold_the_read_after_saving(route) -> None:
+        if route.request.method != "GET" or held:
+            route.continue_()
+            return
+        answer = route.fetch()  # read now: before the keep
+        if verified:
+            held.append((route, answer))
+            return
+        takes = [t for q in answer.json()["questions"] for t in q["takes"]]
+        if any(t["status"] == TakeStatus.UPLOADED for t in takes):
+            verified.append(True)
+        route.fulfill(response=answer)
+
+    me = Candidate(page, live_server, token, artifacts)
+    me.begin_answer()
+    page.route("**/api/state", hold_the_read_after_saving)
+    me.record(1.0)
+    me.wait_saved()
+    for _ in range(200):  # the read is sent as the upload is saved (bounded: 10 s)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page did not read its state once the upload was saved"
+    me.keep()
+    me.expect_heading("Question 1 of 1")
+    route, stale = held[0]
+    route.fulfill(response=stale)
+    page.wait_for_function(
+        "() => window.__interviewDebug.events.some((e) => e.event === 'refreshed')"
+    )
+    me.expect_heading("Question 1 of 1")
+    expect(page.locator("#q-before")).to_be_visible()
+    me.shot("after-a-late-state-read")
+    assert me.page_errors() == []

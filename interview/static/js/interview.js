@@ -68,8 +68,14 @@ function showNetStatus() {
 
 // --- JSON API -------------------------------------------------------------------------------
 
+// Answers can arrive out of order (a state read sent before a keep, answered after it): a state
+// only replaces one from a request sent later than its own, never the other way round.
+let stateSent = 0;
+let stateApplied = 0;
+
 async function api(url, method = "GET") {
   const sentAt = Date.now();
+  const sent = ++stateSent;
   let response;
   try {
     response = await fetch(url, { method, headers: { Accept: "application/json" }, cache: "no-store" });
@@ -79,7 +85,10 @@ async function api(url, method = "GET") {
   const body = await response.json().catch(() => null);
   if (body && body.server_time) clock.sync(body.server_time, sentAt, Date.now());
   const stateOf = (b) => (b && b.state) || (b && b.questions ? b : null);
-  if (stateOf(body)) state = stateOf(body);
+  if (stateOf(body) && sent > stateApplied) {
+    state = stateOf(body);
+    stateApplied = sent;
+  }
   if (!response.ok) {
     const message = (body && body.error) || _("The server answered %(status)s.", { status: response.status });
     throw new tus.HttpError(response.status, message, body, tus.retryAfterOf(response));
@@ -662,6 +671,7 @@ function track(upload) {
       uploads.delete(upload.takeId);
       await refreshState();
       if (phase === "review" || phase === "before" || phase === "interrupted") render();
+      log("refreshed", { takeId: upload.takeId });
     },
     (error) => log("upload-failed", { takeId: upload.takeId, message: error.message }),
   );
