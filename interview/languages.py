@@ -10,6 +10,7 @@ staff pages stay in English unless someone chose a language. Catalogues live in
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -125,8 +126,12 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
         mo_path = po_path.with_suffix(".mo")
-        with mo_path.open("wb") as mo_file:
+        # Written beside it and renamed into place: a process reading the catalogue meanwhile
+        # (a running server, the other test suite) sees the old file or the new, never half.
+        partial = mo_path.with_name(f".{mo_path.name}.{os.getpid()}")
+        with partial.open("wb") as mo_file:
             write_mo(mo_file, catalog)
+        os.replace(partial, mo_path)
         written.append(mo_path)
     return written
 

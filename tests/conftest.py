@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import re
@@ -39,6 +40,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- two suites side by side (bin/test) --------------------------------------------------------
+# The SQLite and PostgreSQL suites run at the same time. Tests that start processes or drive a
+# browser ("slow", "browser") hold one lock the two share, so at most one such test runs at a
+# time on the machine (their timings are the ones a busy machine stretches), while the other
+# suite goes on with its light tests. The PostgreSQL suite takes its heavy tests last, so its
+# light ones run while SQLite's heavy ones hold the lock.
+HEAVY_MARKERS = ("slow", "browser")
+
+
+def _heavy(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(name) for name in HEAVY_MARKERS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get("TEST_HEAVY_LAST"):
+        items.sort(key=_heavy)  # stable: the light ones first, each group in its own order
+
+
+@pytest.fixture(autouse=True)
+def _one_heavy_test_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Set up before the test's other function fixtures (autouse comes first), so its worker
+    processes and servers start and stop inside the lock."""
+    path = os.environ.get("TEST_HEAVY_LOCK")
+    if not path or not _heavy(request.node):
+        yield
+        return
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -42,7 +42,13 @@ from .. import factories
 from ..conftest import PROJECT_ROOT, free_port, worker_env
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "e2e"
+# One folder per database: the two suites run side by side (bin/test).
+ARTIFACTS = (
+    PROJECT_ROOT
+    / "test-artifacts"
+    / "e2e"
+    / ("postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite")
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -390,7 +390,8 @@ def test_a_state_read_answered_after_a_keep_does_not_undo_it(
             held.append((route, answer))
             return
         takes = [t for q in answer.json()["questions"] for t in q["takes"]]
-        if any(t["status"] == TakeStatus.UPLOADED for t in takes):
+        # What the recorder's check waits for: stored, with the server's checksum of it.
+        if any(t["status"] != TakeStatus.RECORDING and t["checksum_sha256"] for t in takes):
             verified.append(True)
         route.fulfill(response=answer)
 

@@ -4,7 +4,8 @@ candidate opens the emailed link and answers every question (one retake, one net
 worker processes every take; two reviewers score blind; the recruiter records decisions; HR
 downloads the reports and their numbers match what the reviewers entered.
 
-Screenshots of every step are saved under test-artifacts/e2e/<test name>/ (not committed)."""
+Screenshots of every step are saved under test-artifacts/e2e/<database>/<test name>/
+(not committed)."""
 
 from __future__ import annotations
 
