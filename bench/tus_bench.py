@@ -62,8 +62,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import sqlalchemy as sa  # noqa: E402
 from _figures import record  # noqa: E402
-from _processes import private_redis  # noqa: E402
+from _processes import close_idle_connections, private_redis  # noqa: E402
 from _tus_servers import (  # noqa: E402
     ASSEMBLY,
     THREADS,
@@ -335,17 +336,24 @@ def main() -> None:
                 targets["postgres"] = stack.enter_context(
                     single_node("postgres", options.postgres, redis_url, workdir)
                 )
+            databases: dict[str, str] = {}  # a PostgreSQL target's database name
+            if "postgres" in wanted:
+                databases["postgres"] = sa.engine.make_url(options.postgres).database
             if "proxy" in wanted:
                 # Its own database beside --postgres, so the proxy runs interleaved with the
                 # others (the same minutes of a shared machine) while the one node keeps its.
-                targets["proxy"] = stack.enter_context(
-                    two_nodes(sibling_database(options.postgres, "proxy"), redis_url, workdir)
-                )
+                proxy_url = sibling_database(options.postgres, "proxy")
+                databases["proxy"] = sa.engine.make_url(proxy_url).database
+                targets["proxy"] = stack.enter_context(two_nodes(proxy_url, redis_url, workdir))
             for _round in range(options.repeat):
                 for count in sizes:
                     for name in wanted:
                         print(f"{name}: {count} candidates x {options.seconds} s ...", flush=True)
+                        idle = [db for other, db in databases.items() if other != name]
+                        if name in databases and idle:
+                            close_idle_connections(options.postgres, idle)
                         figures = run_load(targets[name], count, options.seconds, options.profile)
+                        print("  " + ", ".join(f"{c} {figures[c]}" for c in COLUMNS), flush=True)
                         rows.append((count, name, figures))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
