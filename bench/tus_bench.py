@@ -353,7 +353,10 @@ def main() -> None:
                         if name in databases and idle:
                             close_idle_connections(options.postgres, idle)
                         figures = run_load(targets[name], count, options.seconds, options.profile)
-                        print("  " + ", ".join(f"{c} {figures[c]}" for c in COLUMNS), flush=True)
+                        print(
+                            "  " + ", ".join(f"{c} {_cell(figures[c])}" for c in COLUMNS),
+                            flush=True,
+                        )
                         rows.append((count, name, figures))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -380,6 +383,11 @@ def combined(rows: list[tuple[int, str, dict]]) -> list[tuple[int, str, dict]]:
     return result
 
 
+def _cell(value) -> str:
+    """A figure as the bench prints it: one decimal for measures, counts as they are."""
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
 def report(rows: list[tuple[int, str, dict]], options) -> None:
     print(
         f"\ntus load: each candidate PATCHes {CHUNK_PER_SECOND // 1000} KB a second for "
@@ -390,13 +398,7 @@ def report(rows: list[tuple[int, str, dict]], options) -> None:
     print(header + "\n" + "-" * len(header))
     reference = {count: figures for count, name, figures in rows if name == "tus-node"}
     for count, name, figures in sorted(rows, key=lambda row: (row[0], row[1])):
-        print(
-            f"{count:>4} {name:<9}"
-            + "".join(
-                f"{figures[c]:>11.1f}" if isinstance(figures[c], float) else f"{figures[c]:>11}"
-                for c in COLUMNS
-            )
-        )
+        print(f"{count:>4} {name:<9}" + "".join(f"{_cell(figures[c]):>11}" for c in COLUMNS))
         for column, unit in (
             ("p95", "ms"), ("p95_steady", "ms"), ("p95_middle", "ms"), ("p95_rec", "ms"),
             ("burst_s", "s"), ("final_p95", "ms"), ("cpu_per_gb", "s/GB"),

@@ -129,9 +129,13 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
         # Written beside it and renamed into place: a process reading the catalogue meanwhile
         # (a running server, the other test suite) sees the old file or the new, never half.
         partial = mo_path.with_name(f".{mo_path.name}.{os.getpid()}")
-        with partial.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        os.replace(partial, mo_path)
+        try:
+            with partial.open("wb") as mo_file:
+                write_mo(mo_file, catalog)
+            os.replace(partial, mo_path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         written.append(mo_path)
     return written
 
